@@ -1,0 +1,80 @@
+"""Codecs: the data-transfer phase of one protocol, bytes to events and back.
+
+Once the opening handshake has chosen a protocol version, the connection hands
+every byte to one :class:`Codec`: :class:`~wsproto_core.codec.rfc6455.Rfc6455Codec`
+for versions 13, 8 and 7, :class:`~wsproto_core.codec.hixie.HixieCodec` for the
+hixie drafts. A codec knows the wire format and message assembly (fragments,
+UTF-8, size limits); the connection owns state, automatic replies and the
+closing handshake.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..events import Event
+    from ..versions import ProtocolVersion
+
+__all__ = ["Codec"]
+
+
+class Codec(ABC):
+    """The interface a connection drives after the handshake.
+
+    Attributes:
+        version: The protocol version this codec speaks.
+    """
+
+    __slots__ = ()
+
+    version: ProtocolVersion
+
+    @abstractmethod
+    def receive(self, data: bytes, events: list[Event]) -> None:
+        """Parse ``data`` (appended to whatever was buffered) and append events.
+
+        Every complete unit in the buffer is parsed in this one call. Events
+        produced are :class:`~wsproto_core.events.TextMessage`,
+        :class:`~wsproto_core.events.BytesMessage`, :class:`~wsproto_core.events.Ping`,
+        :class:`~wsproto_core.events.Pong` and, when the peer's close arrives,
+        :class:`~wsproto_core.events.Close` (``by_peer=True``); after a close the
+        codec ignores anything more.
+
+        Raises:
+            ProtocolError: The peer broke the protocol. The events that the bytes
+                before the bad one produced have been appended first, in order.
+        """
+
+    @abstractmethod
+    def send_text(self, data: str, final: bool = True) -> bytes:
+        """Encode a text message, or a fragment of one when ``final`` is ``False``."""
+
+    @abstractmethod
+    def send_binary(self, data: bytes, final: bool = True) -> bytes:
+        """Encode a binary message, or a fragment of one when ``final`` is ``False``.
+
+        Raises:
+            UnsupportedOperation: The protocol has no binary messages.
+        """
+
+    @abstractmethod
+    def send_ping(self, payload: bytes) -> bytes:
+        """Encode a ping.
+
+        Raises:
+            UnsupportedOperation: The protocol has no pings.
+            PayloadTooBig: The payload is over 125 bytes.
+        """
+
+    @abstractmethod
+    def send_pong(self, payload: bytes) -> bytes:
+        """Encode a pong (as a reply to a ping or unsolicited)."""
+
+    @abstractmethod
+    def send_close(self, code: int | None, reason: str) -> bytes:
+        """Encode a close frame: ``code`` ``None`` means no status code (1005).
+
+        The hixie drafts ignore the code and reason and send ``FF 00``.
+        """

@@ -1,0 +1,13 @@
+"""Extensions (RFC 6455 §9) behind a small interface.
+
+The connection negotiates extensions through factories during the opening
+handshake and then passes every data frame of an established connection
+through the agreed :class:`Extension` objects. permessage-deflate (RFC 7692)
+will be the first implementation.
+"""
+
+from __future__ import annotations
+
+from .base import ClientExtensionFactory, Extension, ServerExtensionFactory
+
+__all__ = ["ClientExtensionFactory", "Extension", "ServerExtensionFactory"]

@@ -1,0 +1,63 @@
+"""The extension interface: negotiation factories and per-frame transforms."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+__all__ = ["ClientExtensionFactory", "Extension", "ExtensionParams", "ServerExtensionFactory"]
+
+ExtensionParams = tuple[tuple[str, str | None], ...]
+"""An offer's or response's parameters: ``(name, value)`` pairs, ``None`` for a bare name."""
+
+
+class Extension(ABC):
+    """A negotiated extension, applied to the data frames of one connection.
+
+    Attributes:
+        name: The extension token (``permessage-deflate``).
+        rsv_bits: The reserved bits of the first header byte this extension may
+            set (``0x40`` for RSV1); frames with other reserved bits set are refused.
+    """
+
+    name: str
+    rsv_bits: int = 0
+
+    @abstractmethod
+    def decode(self, opcode: int, rsv: int, payload: bytes, fin: bool) -> bytes:
+        """Transform a received data frame's payload (``opcode`` 0, 1 or 2).
+
+        Raises:
+            ProtocolError: The payload is invalid for this extension.
+        """
+
+    @abstractmethod
+    def encode(self, opcode: int, payload: bytes, fin: bool) -> tuple[int, bytes]:
+        """Transform an outgoing data frame's payload; return ``(rsv bits, payload)``."""
+
+
+class ServerExtensionFactory(ABC):
+    """Server side of one extension's negotiation."""
+
+    name: str
+
+    @abstractmethod
+    def accept(self, offer: ExtensionParams) -> tuple[ExtensionParams, Extension] | None:
+        """Answer one client offer: the response parameters and the extension, or ``None``."""
+
+
+class ClientExtensionFactory(ABC):
+    """Client side of one extension's negotiation."""
+
+    name: str
+
+    @abstractmethod
+    def offer(self) -> ExtensionParams:
+        """The parameters to offer."""
+
+    @abstractmethod
+    def accept(self, response: ExtensionParams) -> Extension:
+        """Build the extension from the server's response parameters.
+
+        Raises:
+            HandshakeError: The response is not acceptable.
+        """
