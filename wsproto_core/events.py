@@ -20,6 +20,7 @@ __all__ = [
     "BytesMessage",
     "Close",
     "Event",
+    "HTTPRequest",
     "HandshakeFailed",
     "Headers",
     "Message",
@@ -79,6 +80,30 @@ class Request(Event):
             if key.lower() == lname:
                 return value
         return default
+
+
+@dataclass(frozen=True, slots=True)
+class HTTPRequest(Event):
+    """Server side: a plain HTTP request that is not a WebSocket upgrade.
+
+    Produced only when the connection was made with ``accept_plain_http=True``
+    (to serve pages beside the WebSocket endpoints); answer it with
+    :meth:`~wsproto_core.ServerConnection.reject`, giving the status, headers and body.
+
+    Attributes:
+        method: The request method (``GET``, ``HEAD``, ...).
+        target: The request target, path and query.
+        headers: Every request header, in order.
+    """
+
+    method: str
+    target: str
+    headers: Headers
+
+    @property
+    def path(self) -> str:
+        """The path part of :attr:`target`, without the query."""
+        return self.target.partition("?")[0]
 
 
 @dataclass(frozen=True, slots=True)
