@@ -216,6 +216,13 @@ def test_oversize_text_is_refused_before_its_ff_arrives(
 
 
 @both_versions
+def test_oversize_text_arriving_whole_is_refused(version: HixieVersion) -> None:
+    with pytest.raises(PayloadTooBig) as caught:
+        feed(make(version, max_message_size=3), b"\x00abcd\xff")
+    assert (caught.value.size, caught.value.max_size) == (4, 3)
+
+
+@both_versions
 def test_oversize_text_of_other_type_is_refused(version: HixieVersion) -> None:
     with pytest.raises(PayloadTooBig):
         feed(make(version, max_message_size=3), b"\x01abcd")
@@ -231,6 +238,13 @@ def test_limit_counts_each_text_frame_afresh(version: HixieVersion) -> None:
 def test_length_prefixed_frame_at_the_limit_is_accepted(version: HixieVersion) -> None:
     events = feed(make(version, max_message_size=3), b"\x80\x03abc\x00ok\xff")
     assert events == [TextMessage("ok")]
+
+
+@both_versions
+def test_length_prefixed_frame_one_byte_over_the_limit_is_refused(version: HixieVersion) -> None:
+    with pytest.raises(PayloadTooBig) as caught:
+        feed(make(version, max_message_size=3), b"\x80\x04")
+    assert (caught.value.size, caught.value.max_size) == (4, 3)
 
 
 @both_versions
@@ -271,6 +285,12 @@ def test_code_point_just_below_the_surrogates_is_accepted(version: HixieVersion)
 def test_invalid_utf8_in_a_complete_frame_fails(version: HixieVersion) -> None:
     with pytest.raises(InvalidUTF8):
         feed(make(version), b"\x00ab\x80\xff")
+
+
+@both_versions
+def test_encoded_surrogate_in_a_complete_frame_fails(version: HixieVersion) -> None:
+    with pytest.raises(InvalidUTF8):
+        feed(make(version), b"\x00\xed\xa0\x80\xff")
 
 
 @both_versions

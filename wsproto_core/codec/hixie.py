@@ -58,14 +58,31 @@ _CLOSED = 4
 _utf8_decoder = codecs.getincrementaldecoder("utf-8")
 
 
-def _is_surrogate_prefix(pending: bytes) -> bool:
-    """Tell whether the bytes the decoder holds back start an encoded surrogate.
+def _decode(data: bytearray, decoder: codecs.IncrementalDecoder | None, final: bool) -> str:
+    """Decode UTF-8 text, failing at the first invalid byte.
 
-    CPython's incremental decoder refuses ``ED A0``-``ED BF`` (U+D800-U+DFFF,
-    invalid in UTF-8 by RFC 3629 §3) only once the third byte arrives, unlike
-    every other invalid prefix; this check fails such a frame one byte sooner.
+    Args:
+        data: The bytes.
+        decoder: The frame's incremental decoder, or ``None`` when ``data`` is
+            the whole text of the frame.
+        final: Whether ``data`` ends the frame's text.
+
+    Raises:
+        InvalidUTF8: ``data`` holds an invalid byte.
     """
-    return len(pending) >= 2 and pending[0] == 0xED and pending[1] >= 0xA0
+    try:
+        if decoder is None:
+            return data.decode()
+        text = decoder.decode(data, final)
+    except UnicodeDecodeError as exc:
+        raise InvalidUTF8(f"invalid UTF-8 in text: {exc.reason}") from exc
+    # CPython's incremental decoder refuses ED A0..ED BF (an encoded surrogate,
+    # invalid by RFC 3629 §3) only once a third byte arrives, unlike every other
+    # invalid prefix: refuse it here, as soon as its second byte is in.
+    pending = decoder.getstate()[0]
+    if len(pending) >= 2 and pending[0] == 0xED and pending[1] >= 0xA0:
+        raise InvalidUTF8("invalid UTF-8 in text: encoded surrogate")
+    return text
 
 
 class HixieCodec(Codec):
@@ -147,12 +164,20 @@ class HixieCodec(Codec):
         buffer += data
         end = len(buffer)
         pos = 0
+        limit = self.max_message_size
         try:
             while pos < end:
                 state = self._state
                 if state == _FRAME_START:
                     frame_type = buffer[pos]
                     pos += 1
+                    if frame_type == 0x00:
+                        sentinel = buffer.find(0xFF, pos)
+                        if sentinel >= 0 and (limit is None or sentinel - pos <= limit):
+                            # The whole text frame is here: one strict decode.
+                            events.append(TextMessage(_decode(buffer[pos:sentinel], None, True)))
+                            pos = sentinel + 1
+                            continue
                     self._frame_type = frame_type
                     if frame_type & 0x80:
                         self._length = 0
@@ -193,12 +218,7 @@ class HixieCodec(Codec):
         self._text_size = size
         complete = sentinel >= 0
         if self._frame_type == 0x00:
-            try:
-                text = self._decoder.decode(buffer[pos:stop], complete)
-            except UnicodeDecodeError as exc:
-                raise InvalidUTF8(f"invalid UTF-8 in text: {exc.reason}") from exc
-            if not complete and _is_surrogate_prefix(self._decoder.getstate()[0]):
-                raise InvalidUTF8("invalid UTF-8 in text: encoded surrogate")
+            text = _decode(buffer[pos:stop], self._decoder, complete)
             if self.stream_messages:
                 if complete or text:
                     events.append(TextMessage(text, complete))
