@@ -1,8 +1,8 @@
 """The data framing of draft-hixie-76 (hybi-00) and draft-hixie-75.
 
-Both drafts frame data the same way (draft-hixie-76 §4.2 and §5.3,
-draft-hixie-75 §4.2 and §5.3); frames are never masked, so one codec serves
-both roles:
+Both drafts frame data the same way (draft-hixie-76 §4.2 for the client,
+§5.3 for the server; draft-hixie-75 in the same terms); frames are never
+masked, so one codec serves both roles:
 
 * A *frame type* byte with the high bit clear starts a sentinel-framed frame:
   the bytes up to the next ``0xFF`` are UTF-8 text. Only type ``0x00`` is a
@@ -19,8 +19,8 @@ both roles:
 Where this codec is stricter than the drafts:
 
 * Invalid UTF-8 in a text frame fails the connection (:class:`InvalidUTF8`) at
-  the first bad byte, as RFC 6455 §8.1 requires; the drafts had the user agent
-  substitute U+FFFD.
+  the first bad byte, as RFC 6455 §8.1 requires. draft-hixie-76 has a client
+  substitute U+FFFD (§4.3) and leaves a server free to close (§5.4).
 * The drafts allow implementation limits on the frames they skip (draft-hixie-76
   §4.2: a hostile peer may announce lengths beyond 2^32). Every frame, kept or
   discarded, is held to ``max_message_size``; a length-prefixed frame is checked
