@@ -1,0 +1,447 @@
+"""The RFC 6455 codec: frames to events and back, for versions 13, 8 and 7.
+
+The hybi drafts 07 and 08 (``Sec-WebSocket-Version`` 7 and 8) frame data as
+RFC 6455 does; the one difference the codec knows is the close code of an
+oversized message: 1009 in version 13, 1004 ("frame too large") before.
+
+Receiving parses every complete frame in the buffer in one call, reading
+headers with :func:`struct.unpack_from` at an offset, and trims the buffer
+once. A data frame's payload is consumed as it arrives, so a frame announced
+larger than the limits is refused from its header alone and invalid UTF-8 is
+caught at the first bad byte, even in the middle of a frame.
+"""
+
+from __future__ import annotations
+
+import codecs
+import os
+import struct
+from typing import TYPE_CHECKING, cast
+
+from ..close import parse_close_payload, serialize_close_payload
+from ..errors import InvalidState, InvalidUTF8, PayloadTooBig, ProtocolError
+from ..events import BytesMessage, Close, Ping, Pong, TextMessage
+from ..frames import MAX_CONTROL_PAYLOAD, Opcode, mask, serialize_frame
+from . import Codec
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from ..events import Event
+    from ..extensions import Extension
+    from ..versions import ProtocolVersion
+
+__all__ = ["Rfc6455Codec"]
+
+_unpack_from = struct.unpack_from
+_Utf8Decoder = codecs.getincrementaldecoder("utf-8")
+
+_CONTINUATION = 0x0
+_TEXT = 0x1
+_BINARY = 0x2
+_CLOSE = 0x8
+_PING = 0x9
+_PONG = 0xA
+
+
+class Rfc6455Codec(Codec):
+    """The data-transfer phase of RFC 6455 (and of hybi drafts 07 and 08).
+
+    Args:
+        client: ``True`` for the client role: frames sent are masked, frames
+            received must not be. ``False`` for the server role: the reverse.
+        version: ``Sec-WebSocket-Version``: 13, 8 or 7.
+        max_message_size: The most bytes a message may carry (the running
+            total of its frames), or ``None`` for no limit. Over it, the
+            peer's message fails with :class:`~wsproto_core.errors.PayloadTooBig`.
+        max_frame_size: The most bytes one data frame may carry, or ``None``.
+        stream_messages: Deliver each message as it arrives, in chunks with
+            ``final=False`` but the last, instead of whole.
+        extensions: The negotiated extensions, in the order they were agreed.
+        mask_key_source: Where a client's masking keys come from (called with 4).
+
+    Attributes:
+        version: The protocol version this codec speaks.
+    """
+
+    __slots__ = (
+        "_buffer",
+        "_client",
+        "_closed",
+        "_decoder",
+        "_extensions",
+        "_frame_fin",
+        "_frame_key",
+        "_frame_left",
+        "_frame_offset",
+        "_frame_opcode",
+        "_frame_parts",
+        "_frame_rsv",
+        "_mask_key_source",
+        "_max_frame_size",
+        "_max_message_size",
+        "_message_bytes",
+        "_message_decoded",
+        "_message_opcode",
+        "_message_size",
+        "_message_text",
+        "_rsv_allowed",
+        "_send_opcode",
+        "_stream",
+        "_too_big_code",
+        "_wire_version",
+        "version",
+    )
+
+    def __init__(
+        self,
+        *,
+        client: bool,
+        version: int = 13,
+        max_message_size: int | None,
+        max_frame_size: int | None = None,
+        stream_messages: bool = False,
+        extensions: Sequence[Extension] = (),
+        mask_key_source: Callable[[int], bytes] = os.urandom,
+    ) -> None:
+        if version not in (13, 8, 7):
+            raise ValueError(f"RFC 6455 framing is for versions 13, 8 and 7, not {version!r}")
+        self.version: ProtocolVersion = cast("ProtocolVersion", version)
+        self._wire_version = version
+        self._client = client
+        self._max_message_size = max_message_size
+        self._max_frame_size = max_frame_size
+        self._stream = stream_messages
+        self._extensions = tuple(extensions)
+        self._mask_key_source = mask_key_source
+        rsv_allowed = 0
+        for extension in self._extensions:
+            rsv_allowed |= extension.rsv_bits
+        self._rsv_allowed = rsv_allowed
+        # Versions 7 and 8 (hybi drafts up to 12) defined 1004 as "frame too large".
+        self._too_big_code = 1009 if version == 13 else 1004
+        self._buffer = bytearray()
+        self._closed = False
+        # The message being received: its opcode (0 when none is open), the
+        # payload bytes its frames announced so far, what its extensions
+        # decoded so far, the pieces delivered so far and the UTF-8 decoder.
+        self._message_opcode = 0
+        self._message_size = 0
+        self._message_decoded = 0
+        self._message_text: list[str] = []
+        self._message_bytes: list[bytes] = []
+        self._decoder = _Utf8Decoder()
+        # The data frame whose payload is arriving: bytes still to come, its
+        # masking key and how far into it we are, its flags, and (with
+        # extensions) the pieces received so far.
+        self._frame_left = 0
+        self._frame_key: bytes | None = None
+        self._frame_offset = 0
+        self._frame_fin = False
+        self._frame_opcode = 0
+        self._frame_rsv = 0
+        self._frame_parts: list[bytes] = []
+        # The opcode of the fragmented message being sent (0 when none).
+        self._send_opcode = 0
+
+    # -- receiving ---------------------------------------------------------------
+
+    def receive(self, data: bytes, events: list[Event]) -> None:
+        """Parse ``data`` (appended to whatever was buffered) and append events.
+
+        Args:
+            data: Bytes received from the peer.
+            events: Where events are appended, in order.
+
+        Raises:
+            ProtocolError: The peer broke the protocol (close code 1002).
+            InvalidUTF8: A text message or close reason is not UTF-8 (1007).
+            PayloadTooBig: A message or frame is over the limit (1009; 1004
+                on versions 7 and 8).
+        """
+        if self._closed or not data:
+            return
+        try:
+            self._receive(data, events)
+        except ProtocolError:
+            # The connection is failed: nothing the peer sends matters any more.
+            self._closed = True
+            self._buffer = bytearray()
+            raise
+
+    def _receive(self, data: bytes, events: list[Event]) -> None:
+        buf: bytes | bytearray = self._buffer
+        if buf:
+            buf += data
+        else:
+            buf = data
+        end = len(buf)
+        pos = 0
+        if self._frame_left:
+            pos = self._continue_frame(buf, end, events)
+        client = self._client
+        rsv_allowed = self._rsv_allowed
+        max_frame = self._max_frame_size
+        max_message = self._max_message_size
+        plain = not self._extensions
+        unpack_from = _unpack_from
+        while end - pos >= 2:
+            first = buf[pos]
+            second = buf[pos + 1]
+            opcode = first & 0x0F
+            length = second & 0x7F
+            # RFC 6455 §5.2: RSV1-3 must be 0 unless an extension defines them.
+            if first & 0x70 & ~rsv_allowed:
+                raise ProtocolError(f"reserved bits {first & 0x70:#x} set")
+            # RFC 6455 §5.3: a client masks every frame; a server masks none.
+            if second & 0x80:
+                if client:
+                    raise ProtocolError("masked frame from the server")
+                header_end = pos + 6
+            elif client:
+                header_end = pos + 2
+            else:
+                raise ProtocolError("unmasked frame from the client")
+            if opcode & 0x8:
+                # RFC 6455 §5.5: control frames are not fragmented, carry at most
+                # 125 bytes, and may be interleaved within a fragmented message.
+                if opcode > _PONG:
+                    raise ProtocolError(f"reserved opcode {opcode}")
+                if not first & 0x80:
+                    raise ProtocolError("fragmented control frame")
+                if length > MAX_CONTROL_PAYLOAD:
+                    raise ProtocolError("control frame payload over 125 bytes")
+                stop = header_end + length
+                if end < stop:
+                    break
+                if client:
+                    payload = bytes(buf[header_end:stop])
+                else:
+                    payload = mask(buf[header_end:stop], buf[header_end - 4 : header_end])
+                pos = stop
+                if opcode == _PING:
+                    events.append(Ping(payload))
+                elif opcode == _PONG:
+                    events.append(Pong(payload))
+                else:
+                    code, reason = parse_close_payload(payload)
+                    events.append(Close(code, reason, by_peer=True))
+                    # RFC 6455 §5.5.1: nothing after the close frame is data.
+                    self._closed = True
+                    self._buffer = bytearray()
+                    return
+                continue
+            if opcode > _BINARY:
+                raise ProtocolError(f"reserved opcode {opcode}")
+            # RFC 6455 §5.4: a message is one frame, or a first frame and continuations.
+            if opcode:
+                if self._message_opcode:
+                    raise ProtocolError("new data frame inside a fragmented message")
+            elif not self._message_opcode:
+                raise ProtocolError("continuation frame with no message started")
+            if length == 126:
+                header_end += 2
+                if end < header_end:
+                    break
+                (length,) = unpack_from("!H", buf, pos + 2)
+                # RFC 6455 §5.2: "the minimal number of bytes MUST be used".
+                if length < 126:
+                    raise ProtocolError("16-bit length for a payload under 126 bytes")
+            elif length == 127:
+                header_end += 8
+                if end < header_end:
+                    break
+                (length,) = unpack_from("!Q", buf, pos + 2)
+                if length >> 63:
+                    raise ProtocolError("64-bit length with the most significant bit set")
+                if length < 0x10000:
+                    raise ProtocolError("64-bit length for a payload under 65536 bytes")
+            # Size limits, from the header alone: nothing of the payload is kept yet.
+            if max_frame is not None and length > max_frame:
+                raise PayloadTooBig(length, max_frame, self._too_big_code, what="frame")
+            size = self._message_size + length
+            if max_message is not None and size > max_message:
+                raise PayloadTooBig(size, max_message, self._too_big_code)
+            if end < header_end:
+                break
+            fin = first & 0x80
+            stop = header_end + length
+            if plain and fin and opcode and stop <= end:
+                # The common case: a whole, unfragmented message in the buffer.
+                if client:
+                    payload = bytes(buf[header_end:stop])
+                else:
+                    payload = mask(buf[header_end:stop], buf[header_end - 4 : header_end])
+                pos = stop
+                if opcode == _TEXT:
+                    try:
+                        events.append(TextMessage(payload.decode("utf-8")))
+                    except UnicodeDecodeError:
+                        raise InvalidUTF8() from None
+                else:
+                    events.append(BytesMessage(payload))
+                continue
+            key = None if client else bytes(buf[header_end - 4 : header_end])
+            if opcode:
+                self._message_opcode = opcode
+                if opcode == _TEXT:
+                    self._decoder.reset()
+            self._message_size = size
+            self._frame_key = key
+            self._frame_offset = 0
+            self._frame_fin = bool(fin)
+            self._frame_opcode = opcode
+            self._frame_rsv = first & 0x70
+            if stop <= end:
+                self._frame_left = 0
+                self._frame_payload(buf[header_end:stop], events)
+                pos = stop
+            else:
+                self._frame_left = length
+                pos = self._continue_frame(buf, end, events, header_end)
+        if buf is self._buffer:
+            del buf[:pos]
+        elif pos < end:
+            self._buffer = bytearray(buf[pos:])
+
+    def _continue_frame(
+        self, buf: bytes | bytearray, end: int, events: list[Event], start: int = 0
+    ) -> int:
+        """Consume what ``buf`` holds of the data frame in progress; return where it stopped."""
+        left = self._frame_left
+        stop = min(end, start + left)
+        self._frame_left = left - (stop - start)
+        self._frame_payload(buf[start:stop], events)
+        return stop
+
+    def _frame_payload(self, piece: bytes | bytearray, events: list[Event]) -> None:
+        """Handle a piece of the current data frame's payload, still masked if it was."""
+        key = self._frame_key
+        if key is not None:
+            piece = mask(piece, key, self._frame_offset)
+            self._frame_offset += len(piece)
+        elif type(piece) is not bytes:
+            piece = bytes(piece)
+        frame_done = not self._frame_left
+        if self._extensions:
+            if not frame_done:
+                self._frame_parts.append(piece)
+                return
+            if self._frame_parts:
+                self._frame_parts.append(piece)
+                piece = b"".join(self._frame_parts)
+                self._frame_parts.clear()
+            opcode = self._frame_opcode
+            rsv = self._frame_rsv
+            fin = self._frame_fin
+            # RFC 6455 §9: extensions decode in the reverse of the order they encode.
+            for extension in reversed(self._extensions):
+                piece = extension.decode(opcode, rsv, piece, fin)
+            max_message = self._max_message_size
+            decoded = self._message_decoded + len(piece)
+            if max_message is not None and decoded > max_message:
+                raise PayloadTooBig(decoded, max_message, self._too_big_code)
+            self._message_decoded = decoded
+        self._message_data(piece, frame_done and self._frame_fin, events)
+
+    def _message_data(self, piece: bytes, final: bool, events: list[Event]) -> None:
+        """Deliver (or gather) a piece of the current message."""
+        if self._message_opcode == _TEXT:
+            try:
+                text = self._decoder.decode(piece, final)
+            except UnicodeDecodeError:
+                raise InvalidUTF8() from None
+            if self._stream:
+                if text or final:
+                    events.append(TextMessage(text, final))
+            else:
+                texts = self._message_text
+                texts.append(text)
+                if final:
+                    events.append(TextMessage("".join(texts)))
+                    texts.clear()
+        elif self._stream:
+            if piece or final:
+                events.append(BytesMessage(piece, final))
+        else:
+            pieces = self._message_bytes
+            pieces.append(piece)
+            if final:
+                events.append(BytesMessage(b"".join(pieces)))
+                pieces.clear()
+        if final:
+            self._message_opcode = 0
+            self._message_size = 0
+            self._message_decoded = 0
+
+    # -- sending -----------------------------------------------------------------
+
+    def send_text(self, data: str, final: bool = True) -> bytes:
+        """Encode a text message, or a fragment of one when ``final`` is ``False``.
+
+        Raises:
+            InvalidState: A fragmented binary message is being sent.
+        """
+        return self._send_data(_TEXT, data.encode("utf-8"), final)
+
+    def send_binary(self, data: bytes, final: bool = True) -> bytes:
+        """Encode a binary message, or a fragment of one when ``final`` is ``False``.
+
+        Raises:
+            InvalidState: A fragmented text message is being sent.
+        """
+        return self._send_data(_BINARY, data, final)
+
+    def send_ping(self, payload: bytes) -> bytes:
+        """Encode a ping.
+
+        Raises:
+            PayloadTooBig: The payload is over 125 bytes.
+        """
+        return self._send_control(_PING, payload)
+
+    def send_pong(self, payload: bytes) -> bytes:
+        """Encode a pong.
+
+        Raises:
+            PayloadTooBig: The payload is over 125 bytes.
+        """
+        return self._send_control(_PONG, payload)
+
+    def send_close(self, code: int | None, reason: str) -> bytes:
+        """Encode a close frame; ``code`` ``None`` sends no status code.
+
+        Raises:
+            InvalidCloseCode: ``code`` may not be sent (1004 may, on versions 7 and 8).
+            PayloadTooBig: The code and reason take more than 125 bytes.
+            ValueError: A reason was given without a code.
+        """
+        payload = serialize_close_payload(code, reason, version=self._wire_version)
+        return self._frame(_CLOSE, payload, True, 0)
+
+    def _send_data(self, opcode: int, payload: bytes, final: bool) -> bytes:
+        sending = self._send_opcode
+        if sending:
+            if opcode != sending:
+                kind = "text" if sending == _TEXT else "binary"
+                raise InvalidState(f"a fragmented {kind} message is being sent; finish it first")
+            opcode = _CONTINUATION
+        self._send_opcode = 0 if final else (sending or opcode)
+        rsv = 0
+        for extension in self._extensions:
+            bits, payload = extension.encode(opcode, payload, final)
+            rsv |= bits
+        return self._frame(opcode, payload, final, rsv)
+
+    def _send_control(self, opcode: int, payload: bytes) -> bytes:
+        if len(payload) > MAX_CONTROL_PAYLOAD:
+            what = Opcode(opcode).name.lower()
+            raise PayloadTooBig(len(payload), MAX_CONTROL_PAYLOAD, what=f"{what} payload")
+        return self._frame(opcode, payload, True, 0)
+
+    def _frame(self, opcode: int, payload: bytes, fin: bool, rsv: int) -> bytes:
+        if self._client:
+            return serialize_frame(
+                opcode, payload, fin=fin, rsv=rsv, mask_key=self._mask_key_source(4)
+            )
+        return serialize_frame(opcode, payload, fin=fin, rsv=rsv)
