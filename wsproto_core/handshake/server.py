@@ -1,0 +1,549 @@
+"""The server side of the opening handshake, every version, over h11.
+
+:class:`ServerHandshake` reads one HTTP/1.1 request, decides which protocol
+the client speaks (RFC 6455 versions 13, 8, 7; draft-hixie-76; draft-hixie-75)
+and validates it (RFC 6455 §4.2.1), then writes the answer: the 101 response
+(§4.2.2), a refusal for an invalid request, or any response the application
+chooses. Every byte after the request is kept in :attr:`ServerHandshake.trailing`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import h11
+
+from ..errors import HandshakeError, InvalidState
+from ..events import HTTPRequest, Request
+from ..versions import HIXIE_75, HIXIE_76, LEGACY_VERSIONS
+from . import hixie
+from .http import (
+    HandshakeArgumentError,
+    comma_tokens,
+    decode_headers,
+    header_values,
+    response_event,
+)
+from .negotiation import (
+    HeaderSyntaxError,
+    negotiate_extensions,
+    parse_extensions,
+    parse_subprotocols,
+    serialize_extension,
+    serialize_extensions,
+)
+from .rfc6455 import accept_key, is_valid_key
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from ..events import Headers
+    from ..extensions.base import Extension, ServerExtensionFactory
+    from ..versions import ProtocolVersion
+    from .negotiation import ExtensionItem
+
+__all__ = ["SUPPORTED_VERSIONS_HEADER", "ServerHandshake"]
+
+SUPPORTED_VERSIONS_HEADER = ("Sec-WebSocket-Version", "13, 8, 7")
+"""Sent with 426 Upgrade Required: the versions we speak (RFC 6455 §4.4)."""
+
+_EOF_REASON = "connection closed during the handshake"
+
+_RFC6455_VERSIONS: dict[str, ProtocolVersion] = {"13": 13, "8": 8, "7": 7}
+
+
+class ServerHandshake:
+    """One server-side opening handshake.
+
+    Feed it the client's bytes with :meth:`receive_data` (or hand it a request
+    another server parsed with :meth:`from_request`) until it returns the
+    request, then answer with :meth:`accept`, :meth:`reject` or, after a
+    :class:`~wsproto_core.errors.HandshakeError`, :meth:`refuse`.
+
+    Attributes:
+        event: The validated request once it is complete (``None`` before, and
+            while a hixie-76 key3 is still incomplete).
+        trailing: The bytes that followed the request (after key3 for
+            hixie-76): frames the client pipelined, never dropped.
+        version: The protocol the client speaks, once the request headers are validated.
+    """
+
+    __slots__ = (
+        "_accept_plain_http",
+        "_allow_draft75",
+        "_allow_draft76",
+        "_error",
+        "_factories",
+        "_h11",
+        "_key",
+        "_key3",
+        "_max_size",
+        "_method",
+        "_offers",
+        "_parts",
+        "_pending",
+        "_responded",
+        "_secure",
+        "_subprotocols",
+        "event",
+        "trailing",
+        "version",
+    )
+
+    def __init__(
+        self,
+        *,
+        subprotocols: Sequence[str] = (),
+        extensions: Sequence[ServerExtensionFactory] = (),
+        allow_draft76: bool = True,
+        allow_draft75: bool = False,
+        accept_plain_http: bool = False,
+        secure: bool = False,
+        max_size: int = 16384,
+    ) -> None:
+        """Prepare to read one request.
+
+        Args:
+            subprotocols: The subprotocols this server speaks, in its order of preference.
+            extensions: The extensions this server can negotiate (RFC 6455 versions only).
+            allow_draft76: Accept draft-hixie-76 clients.
+            allow_draft75: Accept draft-hixie-75 clients (off by default, as in mod_websocket).
+            accept_plain_http: Hand plain GET and HEAD requests to the application
+                as :class:`~wsproto_core.events.HTTPRequest` instead of refusing them.
+            secure: The connection runs over TLS (the hixie ``Location`` says ``wss``).
+            max_size: The most bytes the request line and headers may take (else 431).
+        """
+        self._subprotocols = tuple(subprotocols)
+        self._factories = tuple(extensions)
+        self._allow_draft76 = allow_draft76
+        self._allow_draft75 = allow_draft75
+        self._accept_plain_http = accept_plain_http
+        self._secure = secure
+        self._max_size = max_size
+        self._h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=max_size)
+        self._method = ""
+        self._key = ""
+        self._parts = (0, 0)
+        self._key3 = b""
+        self._offers: list[ExtensionItem] = []
+        self._pending: Request | None = None
+        self._error: HandshakeError | None = None
+        self._responded = False
+        self.event: Request | HTTPRequest | None = None
+        self.trailing = b""
+        self.version: ProtocolVersion | None = None
+
+    @classmethod
+    def from_request(
+        cls,
+        method: str,
+        target: str,
+        headers: Sequence[tuple[str, str]] | Sequence[tuple[bytes, bytes]],
+        data: bytes = b"",
+        *,
+        subprotocols: Sequence[str] = (),
+        extensions: Sequence[ServerExtensionFactory] = (),
+        allow_draft76: bool = True,
+        allow_draft75: bool = False,
+        accept_plain_http: bool = False,
+        secure: bool = False,
+        max_size: int = 16384,
+    ) -> ServerHandshake:
+        """Take over a request another server already parsed (embedding).
+
+        The request is validated at once, as HTTP/1.1, and the result is in
+        :attr:`event` (``None`` only while a hixie-76 key3 is incomplete: pass
+        further bytes to :meth:`receive_data`). To answer a request this
+        refuses, create a handshake and call :meth:`receive_request` instead,
+        then :meth:`refuse`.
+
+        Args:
+            method: The request method.
+            target: The request target (path and query).
+            headers: The request headers, as text or bytes pairs.
+            data: The bytes that followed the request (hixie-76 key3, pipelined frames).
+            subprotocols: As for the constructor.
+            extensions: As for the constructor.
+            allow_draft76: As for the constructor.
+            allow_draft75: As for the constructor.
+            accept_plain_http: As for the constructor.
+            secure: As for the constructor.
+            max_size: As for the constructor.
+
+        Raises:
+            HandshakeError: The request is invalid.
+        """
+        handshake = cls(
+            subprotocols=subprotocols,
+            extensions=extensions,
+            allow_draft76=allow_draft76,
+            allow_draft75=allow_draft75,
+            accept_plain_http=accept_plain_http,
+            secure=secure,
+            max_size=max_size,
+        )
+        handshake.receive_request(method, target, headers, data)
+        return handshake
+
+    def receive_request(
+        self,
+        method: str,
+        target: str,
+        headers: Sequence[tuple[str, str]] | Sequence[tuple[bytes, bytes]],
+        data: bytes = b"",
+    ) -> Request | HTTPRequest | None:
+        """Feed a request another server parsed, instead of its bytes.
+
+        The request is written out through h11 and read back, so it meets
+        exactly the checks of :meth:`receive_data`.
+
+        Args:
+            method: The request method.
+            target: The request target (path and query).
+            headers: The request headers, as text or bytes pairs.
+            data: The bytes that followed the request.
+
+        Returns:
+            As :meth:`receive_data`.
+
+        Raises:
+            HandshakeError: The request is invalid.
+        """
+        try:
+            request = h11.Request(
+                method=method,
+                target=target,
+                headers=[
+                    (
+                        name if isinstance(name, bytes) else name.encode("latin-1"),
+                        value if isinstance(value, bytes) else value.encode("latin-1"),
+                    )
+                    for name, value in headers
+                ],
+            )
+        except (h11.LocalProtocolError, UnicodeEncodeError) as exc:
+            self._error = HandshakeError(f"malformed HTTP request: {exc}", 400)
+            raise self._error from exc
+        raw = h11.Connection(h11.CLIENT).send(request) or b""
+        return self.receive_data(raw + data)
+
+    def receive_data(self, data: bytes) -> Request | HTTPRequest | None:
+        """Feed bytes from the client; ``b""`` means the stream ended.
+
+        Bytes that arrive after the request is complete are appended to :attr:`trailing`.
+
+        Returns:
+            The request once it is complete and valid, else ``None`` (more bytes
+            needed, including a hixie-76 key3 not yet complete).
+
+        Raises:
+            HandshakeError: The request is invalid (raised again on every later call).
+                Answer it with :meth:`refuse`.
+        """
+        if self._error is not None:
+            raise self._error
+        if self.event is not None:
+            self.trailing += data
+            return None
+        try:
+            if self._pending is not None:
+                return self._receive_key3(data)
+            return self._receive_http(data)
+        except HandshakeError as exc:
+            self._error = exc
+            raise
+
+    def _receive_http(self, data: bytes) -> Request | HTTPRequest | None:
+        """Run h11 over ``data`` until the request and its end are read."""
+        self._h11.receive_data(data)
+        while True:
+            try:
+                event = self._h11.next_event()
+            except h11.RemoteProtocolError as exc:
+                if not data:
+                    raise HandshakeError(_EOF_REASON, 400) from exc
+                if exc.error_status_hint == 431:
+                    raise HandshakeError(
+                        f"request headers larger than {self._max_size} bytes", 431
+                    ) from exc
+                raise HandshakeError(
+                    f"malformed HTTP request: {exc}", exc.error_status_hint
+                ) from exc
+            if event is h11.NEED_DATA:
+                return None
+            if isinstance(event, h11.ConnectionClosed):
+                raise HandshakeError(_EOF_REASON, 400)
+            if isinstance(event, h11.Request):
+                result = self._validate(event)
+                if isinstance(result, HTTPRequest):
+                    self.event = result
+                    return result
+                self._pending = result
+            elif event is h11.PAUSED:
+                # h11 stops after an Upgrade request; what follows is ours.
+                return self._receive_key3(self._h11.trailing_data[0])
+
+    def _receive_key3(self, data: bytes) -> Request | None:
+        """Complete a validated request: wait for the hixie-76 key3 if there is one."""
+        assert self._pending is not None
+        if self.version != HIXIE_76:
+            self.trailing = data
+        else:
+            self._key3 += data
+            if len(self._key3) < hixie.KEY3_SIZE:
+                if not data:
+                    raise HandshakeError(_EOF_REASON, 400)
+                return None
+            self.trailing = self._key3[hixie.KEY3_SIZE :]
+            self._key3 = self._key3[: hixie.KEY3_SIZE]
+        self.event = self._pending
+        return self._pending
+
+    def _validate(self, request: h11.Request) -> Request | HTTPRequest:
+        """Check the request and detect its protocol version (RFC 6455 §4.2.1)."""
+        method = request.method.decode("ascii")
+        target = request.target.decode("latin-1")
+        headers = decode_headers(request.headers.raw_items())
+        self._method = method
+        size = len(method) + len(target) + 11 + sum(len(k) + len(v) + 4 for k, v in headers)
+        if size > self._max_size:
+            # h11 bounds only what it must buffer; a request that arrived
+            # whole is measured here, so the limit does not depend on chunking.
+            raise HandshakeError(f"request headers larger than {self._max_size} bytes", 431)
+        if "websocket" not in comma_tokens(headers, "Upgrade"):
+            return self._plain_request(method, target, headers)
+        # RFC 6455 §4.2.1 item 1: "An HTTP/1.1 or higher GET request".
+        if method != "GET":
+            raise HandshakeError(
+                f"method {method} not allowed for a WebSocket handshake", 405, (("Allow", "GET"),)
+            )
+        if request.http_version != b"1.1":
+            raise HandshakeError("a WebSocket handshake needs HTTP/1.1", 400)
+        # Item 4: "A |Connection| header field that includes the token 'Upgrade'".
+        if "upgrade" not in comma_tokens(headers, "Connection"):
+            raise HandshakeError("the Connection header does not include upgrade", 400)
+        if header_values(headers, "Transfer-Encoding") or any(
+            value.strip() != "0" for value in header_values(headers, "Content-Length")
+        ):
+            raise HandshakeError("a WebSocket handshake request has no body", 400)
+        host = header_values(headers, "Host")[0]
+        if header_values(headers, "Sec-WebSocket-Key1") or header_values(
+            headers, "Sec-WebSocket-Key2"
+        ):
+            return self._validate_hixie76(target, host, headers)
+        versions = header_values(headers, "Sec-WebSocket-Version")
+        if versions:
+            # RFC 6455 §4.4: answer an unsupported version with the ones we speak.
+            version = _RFC6455_VERSIONS.get(versions[0].strip())
+            if len(versions) != 1 or version is None:
+                raise HandshakeError(
+                    f"unsupported Sec-WebSocket-Version {', '.join(versions)!r}",
+                    426,
+                    (SUPPORTED_VERSIONS_HEADER,),
+                )
+            return self._validate_rfc6455(version, target, host, headers)
+        if header_values(headers, "Sec-WebSocket-Key"):
+            raise HandshakeError(
+                "Sec-WebSocket-Version is missing", 426, (SUPPORTED_VERSIONS_HEADER,)
+            )
+        return self._validate_hixie75(target, host, headers)
+
+    def _plain_request(self, method: str, target: str, headers: Headers) -> HTTPRequest:
+        """A request without ``Upgrade: websocket``: serve it or refuse it."""
+        if self._accept_plain_http:
+            if method in ("GET", "HEAD"):
+                return HTTPRequest(method, target, headers)
+            raise HandshakeError(f"method {method} not allowed", 405, (("Allow", "GET, HEAD"),))
+        if method != "GET":
+            raise HandshakeError(f"method {method} not allowed", 405, (("Allow", "GET"),))
+        raise HandshakeError(
+            "this resource speaks only WebSocket: send Upgrade: websocket",
+            426,
+            (("Upgrade", "websocket"), SUPPORTED_VERSIONS_HEADER),
+        )
+
+    def _validate_rfc6455(
+        self, version: ProtocolVersion, target: str, host: str, headers: Headers
+    ) -> Request:
+        """Versions 13, 8 and 7 (RFC 6455 §4.2.1 items 5-10)."""
+        keys = header_values(headers, "Sec-WebSocket-Key")
+        if len(keys) != 1:
+            raise HandshakeError("exactly one Sec-WebSocket-Key is required", 400)
+        key = keys[0].strip()
+        if not is_valid_key(key):
+            raise HandshakeError("Sec-WebSocket-Key is not base64 of 16 bytes", 400)
+        try:
+            subprotocols = parse_subprotocols(header_values(headers, "Sec-WebSocket-Protocol"))
+            offers = parse_extensions(header_values(headers, "Sec-WebSocket-Extensions"))
+        except HeaderSyntaxError as exc:
+            raise HandshakeError(str(exc), 400) from exc
+        # Drafts 7 and 8 named the origin Sec-WebSocket-Origin; some version 8 clients send Origin.
+        origins = header_values(headers, "Origin")
+        if version != 13:
+            origins = header_values(headers, "Sec-WebSocket-Origin") + origins
+        self._key = key
+        self._offers = offers
+        self.version = version
+        return Request(
+            target,
+            host,
+            headers,
+            version,
+            origins[0] if origins else None,
+            subprotocols,
+            tuple(serialize_extension(offer) for offer in offers),
+        )
+
+    def _validate_hixie76(self, target: str, host: str, headers: Headers) -> Request:
+        """draft-hixie-76 (§5.2): both keys must hide a valid number."""
+        if not self._allow_draft76:
+            raise HandshakeError("draft-hixie-76 handshakes are disabled on this server", 400)
+        parts = []
+        for name in ("Sec-WebSocket-Key1", "Sec-WebSocket-Key2"):
+            values = header_values(headers, name)
+            if len(values) != 1:
+                raise HandshakeError(f"exactly one {name} is required", 400)
+            try:
+                parts.append(hixie.key_part(values[0]))
+            except hixie.HixieKeyError as exc:
+                raise HandshakeError(f"invalid {name}: {exc}", 400) from exc
+        self._parts = (parts[0], parts[1])
+        self.version = HIXIE_76
+        return self._hixie_request(target, host, headers, "Sec-WebSocket-Protocol")
+
+    def _validate_hixie75(self, target: str, host: str, headers: Headers) -> Request:
+        """draft-hixie-75: no key at all, and only when enabled."""
+        if not self._allow_draft75:
+            raise HandshakeError(
+                "no Sec-WebSocket-Key or Sec-WebSocket-Version: a draft-hixie-75 handshake, "
+                "which is disabled on this server",
+                400,
+            )
+        self.version = HIXIE_75
+        return self._hixie_request(target, host, headers, "WebSocket-Protocol")
+
+    def _hixie_request(
+        self, target: str, host: str, headers: Headers, protocol_header: str
+    ) -> Request:
+        """The request event of either hixie draft: one subprotocol value, taken whole."""
+        assert self.version is not None
+        origins = header_values(headers, "Origin")
+        protocols = [value.strip() for value in header_values(headers, protocol_header)]
+        return Request(
+            target,
+            host,
+            headers,
+            self.version,
+            origins[0] if origins else None,
+            (protocols[0],) if protocols and protocols[0] else (),
+        )
+
+    def accept(
+        self, subprotocol: str | None = None, extra_headers: Sequence[tuple[str, str]] = ()
+    ) -> tuple[bytes, list[Extension], str | None]:
+        """Accept the request: write the 101 response (RFC 6455 §4.2.2; draft-hixie-76 §5.2).
+
+        Args:
+            subprotocol: The subprotocol to speak; it must be one the client
+                offered. ``None`` picks the first of this server's
+                ``subprotocols`` that the client offered, if any.
+            extra_headers: More response headers, written after ours.
+
+        Returns:
+            The response bytes (with the 16-byte answer for hixie-76), the
+            negotiated extensions, and the subprotocol chosen.
+
+        Raises:
+            InvalidState: There is no WebSocket request to accept, or it was answered already.
+            HandshakeArgumentError: The client did not offer ``subprotocol``, or a
+                header cannot be sent.
+        """
+        request = self.event
+        if not isinstance(request, Request) or self._responded:
+            raise InvalidState("there is no WebSocket request to accept", "CONNECTING")
+        if subprotocol is None:
+            offered = request.subprotocols
+            subprotocol = next((p for p in self._subprotocols if p in offered), None)
+        elif subprotocol not in request.subprotocols:
+            raise HandshakeArgumentError(f"the client did not offer subprotocol {subprotocol!r}")
+        extensions: list[Extension] = []
+        answer = b""
+        if request.version in LEGACY_VERSIONS:
+            prefix = "Sec-WebSocket-" if request.version == HIXIE_76 else "WebSocket-"
+            scheme = "wss" if self._secure else "ws"
+            headers = [("Upgrade", "WebSocket"), ("Connection", "Upgrade")]
+            if request.origin is not None:
+                headers.append((f"{prefix}Origin", request.origin))
+            headers.append((f"{prefix}Location", f"{scheme}://{request.host}{request.target}"))
+            if subprotocol is not None:
+                headers.append((f"{prefix}Protocol", subprotocol))
+            if request.version == HIXIE_76:
+                reason = b"WebSocket Protocol Handshake"
+                answer = hixie.challenge_answer(*self._parts, self._key3)
+            else:
+                reason = b"Web Socket Protocol Handshake"
+        else:
+            items, extensions = negotiate_extensions(self._offers, self._factories)
+            headers = [
+                ("Upgrade", "websocket"),
+                ("Connection", "Upgrade"),
+                ("Sec-WebSocket-Accept", accept_key(self._key)),
+            ]
+            if subprotocol is not None:
+                headers.append(("Sec-WebSocket-Protocol", subprotocol))
+            if items:
+                headers.append(("Sec-WebSocket-Extensions", serialize_extensions(items)))
+            reason = b"Switching Protocols"
+        event = response_event(101, headers, extra_headers, reason)
+        data = self._h11.send(event) or b""
+        self._responded = True
+        return data + answer, extensions, subprotocol
+
+    def reject(
+        self, status: int, headers: Sequence[tuple[str, str]] = (), body: bytes = b""
+    ) -> bytes:
+        """Answer with an ordinary HTTP response, then the connection closes.
+
+        Usable at any time before a response was sent: to refuse a WebSocket
+        request, to answer an :class:`~wsproto_core.events.HTTPRequest`, or to
+        turn a client away before its request is complete.
+
+        Args:
+            status: The status code, 200 to 599.
+            headers: Response headers. ``Content-Length`` and ``Connection: close``
+                are always ours: the application's are replaced.
+            body: The body (not sent in answer to HEAD).
+
+        Returns:
+            The response bytes.
+
+        Raises:
+            InvalidState: A response was already sent.
+            HandshakeArgumentError: ``status`` is not a final status, or a header cannot be sent.
+        """
+        if self._responded:
+            raise InvalidState("a response was already sent", "CLOSED")
+        if not 200 <= status <= 599 or (status in (204, 304) and body):
+            raise HandshakeArgumentError(f"cannot send status {status} with this body")
+        ours = {"content-length", "connection", "transfer-encoding"}
+        kept = [(name, value) for name, value in headers if name.lower() not in ours]
+        framing = [("Content-Length", str(len(body))), ("Connection", "close")]
+        event = response_event(status, kept, framing)
+        data = self._h11.send(event) or b""
+        if body and self._method != "HEAD":
+            data += self._h11.send(h11.Data(data=body)) or b""
+        data += self._h11.send(h11.EndOfMessage()) or b""
+        self._responded = True
+        return data
+
+    def refuse(self, error: HandshakeError) -> bytes:
+        """Answer an invalid request: ``error.status`` and headers, ``error.reason`` as the body.
+
+        Args:
+            error: The error :meth:`receive_data` raised.
+
+        Returns:
+            The response bytes.
+        """
+        headers = [*error.headers, ("Content-Type", "text/plain; charset=utf-8")]
+        return self.reject(error.status or 400, headers, error.reason.encode("utf-8"))
