@@ -1,0 +1,553 @@
+"""One WebSocket connection over an asyncio transport, either role.
+
+:class:`WebSocket` is the ``asyncio.Protocol`` that drives a sans-IO
+:class:`~wsproto_core.connection.Connection`: ``data_received`` feeds the bytes,
+one pass over ``events()`` handles what happened, and ``data_to_send()`` is
+written back. It is also what the application holds: ``recv()``, ``send()``,
+``async for``, ``ping()``, ``close()``.
+
+It owns everything that needs a clock or a buffer: keepalive pings, the close
+timeout, write backpressure (``send`` waits for the transport to drain above
+the high-water mark) and the bounded receive queue (reading pauses while
+``max_queue`` messages wait for ``recv``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import threading
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from ..connection import ConnectionState
+from ..errors import WebSocketError
+from ..events import BytesMessage, Close, Pong, TextMessage
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Iterable
+
+    from ..connection import Connection
+    from ..events import Event, Headers
+    from ..versions import ProtocolVersion
+
+__all__ = [
+    "ConnectionClosed",
+    "ConnectionClosedError",
+    "ConnectionClosedOK",
+    "HandshakeRejected",
+    "InvalidHandshake",
+    "WebSocket",
+]
+
+logger = logging.getLogger("wsproto_core.asyncio")
+
+_OPEN = ConnectionState.OPEN
+_CLOSED = ConnectionState.CLOSED
+_HIXIE = ("hixie-76", "hixie-75")
+_CLEAN_CODES = (1000, 1001, 1005)
+
+
+class ConnectionClosed(WebSocketError):  # noqa: N818 - the name websockets users know
+    """The connection is closed: raised by ``recv``, ``send`` and ``ping`` afterwards.
+
+    Attributes:
+        code: The close code (1006 when the stream ended without a closing handshake).
+        reason: The close reason.
+    """
+
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(f"connection closed: {code} {reason}".rstrip())
+        self.code = code
+        self.reason = reason
+
+
+class ConnectionClosedOK(ConnectionClosed):
+    """The connection closed normally (1000, 1001, or a close without a code)."""
+
+
+class ConnectionClosedError(ConnectionClosed):
+    """The connection closed with an error code, or without a closing handshake."""
+
+
+class InvalidHandshake(WebSocketError):  # noqa: N818 - the name websockets users know
+    """Client side: the server's answer was not a valid WebSocket handshake.
+
+    Attributes:
+        reason: Why.
+        status: The HTTP status the server sent, if any.
+    """
+
+    def __init__(self, reason: str, status: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+
+
+class HandshakeRejected(InvalidHandshake):
+    """Client side: the server answered the handshake with a status other than 101.
+
+    Attributes:
+        headers: The response headers.
+        body: The response body.
+    """
+
+    def __init__(self, status: int, headers: Headers, body: bytes) -> None:
+        super().__init__(f"server rejected the handshake with HTTP {status}", status)
+        self.headers = headers
+        self.body = body
+
+
+def closed_error(code: int, reason: str) -> ConnectionClosed:
+    """The exception for a connection closed with ``code`` and ``reason``."""
+    cls = ConnectionClosedOK if code in _CLEAN_CODES else ConnectionClosedError
+    return cls(code, reason)
+
+
+class WebSocket(asyncio.Protocol):
+    """A WebSocket connection over an asyncio transport.
+
+    Created by :func:`~wsproto_core.asyncio.serve` and
+    :func:`~wsproto_core.asyncio.connect`, not directly.
+
+    Attributes:
+        subprotocol: The subprotocol in use, or ``None``.
+        remote_address: The peer's address (``(host, port)`` for TCP).
+        close_code: The close code once the connection is closing or closed, else ``None``.
+        close_reason: The close reason.
+    """
+
+    __slots__ = (
+        "_close_handle",
+        "_closed_waiter",
+        "_conn",
+        "_drain_waiters",
+        "_keepalive_handle",
+        "_keepalive_payload",
+        "_loop",
+        "_max_queue",
+        "_messages",
+        "_options",
+        "_pings",
+        "_reading_paused",
+        "_recv_waiter",
+        "_thread_id",
+        "_transport",
+        "_writing_paused",
+        "close_code",
+        "close_reason",
+        "remote_address",
+        "subprotocol",
+    )
+
+    def __init__(self, conn: Connection, options: Options) -> None:
+        self._conn = conn
+        self._options = options
+        self._loop = asyncio.get_running_loop()
+        self._thread_id = threading.get_ident()
+        self._transport: asyncio.Transport | None = None
+        self._max_queue = options.max_queue
+        self._messages: deque[str | bytes] = deque()
+        self._recv_waiter: asyncio.Future[None] | None = None
+        self._reading_paused = False
+        self._writing_paused = False
+        self._drain_waiters: list[asyncio.Future[None]] = []
+        self._pings: dict[bytes, tuple[asyncio.Future[float], float]] = {}
+        self._keepalive_handle: asyncio.TimerHandle | None = None
+        self._keepalive_payload: bytes | None = None
+        self._close_handle: asyncio.TimerHandle | None = None
+        self._closed_waiter: asyncio.Future[None] | None = None
+        self.subprotocol: str | None = None
+        self.remote_address: Any = None
+        self.close_code: int | None = None
+        self.close_reason = ""
+
+    # -- public API --------------------------------------------------------------------
+
+    @property
+    def protocol_version(self) -> ProtocolVersion | None:
+        """The protocol spoken: 13, 8, 7, ``"hixie-76"`` or ``"hixie-75"``."""
+        return self._conn.protocol_version
+
+    @property
+    def state(self) -> ConnectionState:
+        """The connection state."""
+        return self._conn.state
+
+    @property
+    def closed(self) -> bool:
+        """Whether the transport is closed."""
+        return self._transport is None and self.close_code is not None
+
+    async def recv(self) -> str | bytes:
+        """Return the next message: ``str`` for text, ``bytes`` for binary.
+
+        Raises:
+            ConnectionClosed: The connection closed and every message was read.
+            RuntimeError: Another task is already waiting in ``recv``.
+        """
+        messages = self._messages
+        while not messages:
+            if self.close_code is not None:
+                raise closed_error(self.close_code, self.close_reason)
+            if self._recv_waiter is not None:
+                raise RuntimeError("another task is already waiting in recv()")
+            self._recv_waiter = waiter = self._loop.create_future()
+            try:
+                await waiter
+            finally:
+                self._recv_waiter = None
+        message = messages.popleft()
+        if self._reading_paused and len(messages) <= self._max_queue // 2:
+            self._resume_reading()
+        return message
+
+    def __aiter__(self) -> AsyncIterator[str | bytes]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[str | bytes]:
+        """Yield messages until a normal close; an abnormal one raises ``ConnectionClosedError``."""
+        try:
+            while True:
+                yield await self.recv()
+        except ConnectionClosedOK:
+            return
+
+    async def send(self, message: str | bytes | Iterable[str | bytes]) -> None:
+        """Send a message, waiting while the transport's buffer is above the high-water mark.
+
+        Args:
+            message: ``str`` for a text message, ``bytes`` (or ``bytearray``,
+                ``memoryview``) for a binary one, or an iterable of fragments of
+                one type, sent as one fragmented message (RFC 6455 §5.4).
+
+        Raises:
+            ConnectionClosed: The connection is closing or closed.
+            TypeError: ``message`` is of another type.
+        """
+        if isinstance(message, (str, bytes, bytearray, memoryview)):
+            self._send_message(message)
+        else:
+            self._send_fragments(message)
+        if self._writing_paused:
+            await self._drain()
+
+    def _send_message(self, message: str | bytes | bytearray | memoryview) -> None:
+        self._check_open()
+        if isinstance(message, str):
+            self._conn.send_text(message)
+        else:
+            self._conn.send_binary(bytes(message))
+        self._flush()
+
+    def _send_fragments(self, fragments: Iterable[str | bytes]) -> None:
+        text: bool | None = None
+        for fragment in fragments:
+            self._check_open()
+            if text is None:
+                text = isinstance(fragment, str)
+            if text is not isinstance(fragment, str):
+                raise TypeError("all fragments of a message must be of one type")
+            if isinstance(fragment, str):
+                self._conn.send_text(fragment, final=False)
+            else:
+                self._conn.send_binary(bytes(fragment), final=False)
+        if text is None:
+            raise TypeError("a fragmented message needs at least one fragment")
+        self._check_open()
+        if text:
+            self._conn.send_text("", final=True)
+        else:
+            self._conn.send_binary(b"", final=True)
+        self._flush()
+
+    async def ping(self, data: bytes | None = None) -> asyncio.Future[float]:
+        """Send a ping; return a future that resolves to the latency when the pong arrives.
+
+        Args:
+            data: The payload (at most 125 bytes); random 4 bytes by default.
+
+        Raises:
+            ConnectionClosed: The connection is closing or closed.
+        """
+        self._check_open()
+        payload = os.urandom(4) if data is None else bytes(data)
+        self._conn.ping(payload)
+        waiter: asyncio.Future[float] = self._loop.create_future()
+        self._pings[payload] = (waiter, self._loop.time())
+        self._flush()
+        return waiter
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        """Start the closing handshake and wait until the transport is closed.
+
+        Bounded by the close timeout. A second call just waits.
+        """
+        self.start_close(code, reason)
+        await self.wait_closed()
+
+    async def wait_closed(self) -> None:
+        """Wait until the transport is closed."""
+        if self._transport is None and self.close_code is not None:
+            return
+        if self._closed_waiter is None:
+            self._closed_waiter = self._loop.create_future()
+        await asyncio.shield(self._closed_waiter)
+
+    def start_close(self, code: int = 1000, reason: str = "") -> None:
+        """Start the closing handshake without waiting (call it on the loop's thread)."""
+        if self._conn.state is _OPEN:
+            self._conn.close(code, reason)
+            self._flush()
+        elif self._transport is not None and self._conn.state is ConnectionState.CONNECTING:
+            self._transport.abort()
+
+    def send_threadsafe(self, message: str | bytes) -> None:
+        """Send without waiting, from any thread; dropped if the connection is not open."""
+        if threading.get_ident() == self._thread_id:
+            self._send_if_open(message)
+        else:
+            self._loop.call_soon_threadsafe(self._send_if_open, message)
+
+    def close_threadsafe(self, code: int = 1000, reason: str = "") -> None:
+        """Start the closing handshake from any thread."""
+        if threading.get_ident() == self._thread_id:
+            self.start_close(code, reason)
+        else:
+            self._loop.call_soon_threadsafe(self.start_close, code, reason)
+
+    def _send_if_open(self, message: str | bytes) -> None:
+        if self._conn.state is _OPEN:
+            self._send_message(message)
+
+    def _check_open(self) -> None:
+        if self._conn.state is not _OPEN:
+            code = 1006 if self.close_code is None else self.close_code
+            raise closed_error(code, self.close_reason)
+
+    # -- asyncio.Protocol --------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        """Keep the transport, set its write limits and send what is already owed."""
+        assert isinstance(transport, asyncio.Transport)
+        self._transport = transport
+        self.remote_address = transport.get_extra_info("peername")
+        limit = self._options.write_limit
+        transport.set_write_buffer_limits(high=limit, low=limit // 4)
+        self._flush()
+
+    def data_received(self, data: bytes) -> None:
+        """Feed the bytes to the connection, handle its events, write what it owes."""
+        self._conn.receive_data(data)
+        self._process()
+
+    def eof_received(self) -> bool:
+        """The peer closed its side: tell the connection and close the transport."""
+        self._conn.receive_data(b"")
+        self._process()
+        return False
+
+    def pause_writing(self) -> None:
+        """The transport's buffer is above the high-water mark: ``send`` waits from now."""
+        self._writing_paused = True
+
+    def resume_writing(self) -> None:
+        """The buffer drained below the low-water mark: wake the senders."""
+        self._writing_paused = False
+        self._wake_drainers()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        """Finish: report the close (1006 without a closing handshake) and wake every waiter."""
+        if self._conn.state is not _CLOSED:
+            self._conn.receive_data(b"")
+            for event in self._conn.events():
+                self._handle(event)
+        self._transport = None
+        if self.close_code is None:
+            self.close_code, self.close_reason = 1006, "connection lost"
+        for handle in (self._close_handle, self._keepalive_handle):
+            if handle is not None:
+                handle.cancel()
+        self._close_handle = self._keepalive_handle = None
+        self._wake_receiver()
+        self._wake_drainers()
+        error = closed_error(self.close_code, self.close_reason)
+        for waiter, _ in self._pings.values():
+            if not waiter.done():
+                waiter.set_exception(error)
+                waiter.exception()  # nobody may be waiting: mark it retrieved
+        self._pings.clear()
+        if self._closed_waiter is not None and not self._closed_waiter.done():
+            self._closed_waiter.set_result(None)
+        self._on_connection_lost()
+
+    # -- the event loop of one connection ----------------------------------------------
+
+    def _process(self) -> None:
+        for event in self._conn.events():
+            self._handle(event)
+        self._flush()
+
+    def _handle(self, event: Event) -> None:
+        kind = type(event)
+        if kind is TextMessage or kind is BytesMessage:
+            self._on_message(event.data)  # type: ignore[attr-defined]
+        elif kind is Pong:
+            self._on_pong(event.payload)  # type: ignore[attr-defined]
+        elif kind is Close:
+            assert isinstance(event, Close)
+            self.close_code, self.close_reason = event.code, event.reason
+            self._wake_receiver()
+        else:
+            self._on_handshake_event(event)
+
+    def _flush(self) -> None:
+        """Write what the connection owes; close the transport when it says so."""
+        transport = self._transport
+        if transport is None:
+            return
+        data = self._conn.data_to_send()
+        if data:
+            transport.write(data)
+        if self._conn.state is _OPEN:
+            return
+        if self._close_handle is None and self._conn.state is not ConnectionState.CONNECTING:
+            # The closing handshake cannot hang: the transport is cut after the close timeout.
+            self._close_handle = self._loop.call_later(self._options.close_timeout, transport.abort)
+        if self._conn.should_close_transport:
+            transport.close()
+
+    def _on_message(self, message: str | bytes) -> None:
+        """Queue a message for ``recv``; pause reading when the queue is full."""
+        self._messages.append(message)
+        self._wake_receiver()
+        if len(self._messages) >= self._max_queue and not self._reading_paused:
+            self._pause_reading()
+
+    def _on_pong(self, payload: bytes) -> None:
+        if payload == self._keepalive_payload:
+            self._keepalive_payload = None
+            self._schedule_keepalive()
+        if payload in self._pings:
+            # A pong acknowledges its ping and every ping sent before it.
+            now = self._loop.time()
+            for key in list(self._pings):
+                waiter, sent = self._pings.pop(key)
+                if not waiter.done():
+                    waiter.set_result(now - sent)
+                if key == payload:
+                    break
+
+    def _on_handshake_event(self, event: Event) -> None:
+        raise NotImplementedError  # each role handles its handshake events
+
+    def _on_connection_lost(self) -> None:
+        """What a role does once the transport is gone (after every waiter is woken)."""
+
+    def _opened(self) -> None:
+        """The handshake succeeded: record the subprotocol and start the keepalive pings."""
+        self.subprotocol = self._conn.subprotocol
+        self._schedule_keepalive()
+
+    # -- keepalive (RFC 6455 §5.5.2: a ping may serve as a keepalive) -------------------
+
+    def _schedule_keepalive(self) -> None:
+        interval = self._options.ping_interval
+        if interval is None or self._conn.protocol_version in _HIXIE or self._transport is None:
+            return
+        self._keepalive_handle = self._loop.call_later(interval, self._keepalive_ping)
+
+    def _keepalive_ping(self) -> None:
+        if self._conn.state is not _OPEN:
+            self._keepalive_handle = None
+            return
+        payload = os.urandom(4)
+        self._keepalive_payload = payload
+        self._conn.ping(payload)
+        self._flush()
+        timeout = self._options.ping_timeout
+        self._keepalive_handle = (
+            None if timeout is None else self._loop.call_later(timeout, self._keepalive_expired)
+        )
+
+    def _keepalive_expired(self) -> None:
+        self._keepalive_handle = None
+        logger.info("%s: no pong within the keepalive timeout, closing", self.remote_address)
+        if self._conn.state is _OPEN:
+            self._conn.close(1011, "keepalive ping timeout")
+            self._flush()
+        if self._transport is not None:
+            self._transport.close()
+
+    # -- flow control ------------------------------------------------------------------
+
+    def _pause_reading(self) -> None:
+        if self._transport is not None and not self._reading_paused:
+            self._reading_paused = True
+            self._transport.pause_reading()
+
+    def _resume_reading(self) -> None:
+        if self._transport is not None and self._reading_paused:
+            self._reading_paused = False
+            self._transport.resume_reading()
+
+    async def _drain(self) -> None:
+        if self._transport is None:
+            self._check_open()
+            return
+        waiter: asyncio.Future[None] = self._loop.create_future()
+        self._drain_waiters.append(waiter)
+        await waiter
+
+    def _wake_drainers(self) -> None:
+        waiters, self._drain_waiters = self._drain_waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def _wake_receiver(self) -> None:
+        waiter = self._recv_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+
+class Options:
+    """The settings of the connections of one server or client.
+
+    Attributes:
+        open_timeout: Seconds allowed for the opening handshake.
+        close_timeout: Seconds allowed for the closing handshake before the transport is cut.
+        ping_interval: Seconds between keepalive pings (``None``: no keepalive).
+        ping_timeout: Seconds to wait for a keepalive pong (``None``: forever).
+        max_queue: Messages waiting for ``recv`` before reading pauses.
+        write_limit: The transport's high-water mark in bytes (the low one is a quarter).
+    """
+
+    __slots__ = (
+        "close_timeout",
+        "max_queue",
+        "open_timeout",
+        "ping_interval",
+        "ping_timeout",
+        "write_limit",
+    )
+
+    def __init__(
+        self,
+        *,
+        open_timeout: float | None = 10,
+        close_timeout: float = 10,
+        ping_interval: float | None = 20,
+        ping_timeout: float | None = 20,
+        max_queue: int = 16,
+        write_limit: int = 64 * 1024,
+    ) -> None:
+        if max_queue < 1:
+            raise ValueError("max_queue must be at least 1")
+        self.open_timeout = open_timeout
+        self.close_timeout = close_timeout
+        self.ping_interval = ping_interval
+        self.ping_timeout = ping_timeout
+        self.max_queue = max_queue
+        self.write_limit = write_limit

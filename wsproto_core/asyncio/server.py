@@ -1,0 +1,561 @@
+"""The asyncio server: :func:`serve` a :class:`~wsproto_core.handlers.Handler`, a
+:class:`~wsproto_core.handlers.Router`, or a websockets-style ``async def handler(ws)``.
+
+Handler and Router connections follow :mod:`wsproto_core.handlers`: the router
+decides, ``on_connect`` accepts or refuses, ``on_message`` calls are serialized
+per connection (an ``async def`` callback is awaited before the next message is
+handed over), ``on_disconnect`` comes once. A coroutine handler gets the
+:class:`~wsproto_core.asyncio.connection.WebSocket` itself and reads it with
+``recv()`` or ``async for``; when it returns the connection is closed with 1000.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import threading
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from ..connection import ServerConnection
+from ..events import HandshakeFailed, HTTPRequest, Request
+from ..handlers import (
+    DEFAULT_MAX_MESSAGE_SIZE,
+    SERVER_ERROR,
+    Handler,
+    HandlerConnectionBase,
+    Refuse,
+    Response,
+    Router,
+)
+from .connection import Options, WebSocket, logger
+
+if TYPE_CHECKING:
+    import socket
+    import ssl as ssl_module
+    from collections.abc import Awaitable, Callable, Generator, Sequence
+    from types import TracebackType
+
+    from ..events import Event
+    from ..handlers import Route
+
+    CoroutineHandler = Callable[[WebSocket], Awaitable[None]]
+
+__all__ = ["HandlerConnection", "Server", "ServerWebSocket", "serve"]
+
+
+class _Repeat:
+    """A ``call_every`` timer: calls a callback at fixed times on the loop."""
+
+    __slots__ = ("_busy", "_callback", "_handle", "_interval", "_next", "_ws")
+
+    def __init__(
+        self, ws: ServerWebSocket, interval: float, callback: Callable[[], object]
+    ) -> None:
+        if interval <= 0:
+            raise ValueError("interval must be positive")
+        self._ws = ws
+        self._interval = interval
+        self._callback = callback
+        self._handle: asyncio.TimerHandle | None = None
+        self._next = 0.0
+        self._busy = False
+
+    def start(self) -> None:
+        loop = self._ws._loop
+        self._next = loop.time() + self._interval
+        self._handle = loop.call_at(self._next, self._fire)
+
+    def _fire(self) -> None:
+        loop = self._ws._loop
+        # Fixed times, so the period does not drift; a late loop skips the missed ticks.
+        self._next = max(self._next + self._interval, loop.time())
+        self._handle = loop.call_at(self._next, self._fire)
+        if self._busy:
+            return
+        result = self._callback()
+        if inspect.isawaitable(result):
+            self._busy = True
+            loop.create_task(self._finish(result))
+
+    async def _finish(self, result: Awaitable[object]) -> None:
+        try:
+            await result
+        except Exception:
+            logger.exception("%s: timer callback failed", self._ws.remote_address)
+        finally:
+            self._busy = False
+
+    def cancel(self) -> None:
+        """Stop calling the callback (safe from any thread)."""
+        ws = self._ws
+        if threading.get_ident() != ws._thread_id:
+            ws._loop.call_soon_threadsafe(self.cancel)
+            return
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+        if self in ws._timers:
+            ws._timers.remove(self)
+
+
+class HandlerConnection(HandlerConnectionBase):
+    """What a :class:`~wsproto_core.handlers.Handler` sees of an asyncio connection.
+
+    Implements :class:`wsproto_core.handlers.HandlerConnection`; ``send``,
+    ``close`` and ``call_every`` are safe from any thread or task.
+    """
+
+    __slots__ = ("_ws",)
+
+    def __init__(self, request: Request, route: Route, ws: ServerWebSocket) -> None:
+        super().__init__(request, route, ws.remote_address)
+        self._ws = ws
+
+    def send(self, message: str | bytes) -> None:
+        """Queue a message; dropped if the connection is not open."""
+        self._ws.send_threadsafe(message)
+
+    def close(self, code: int = 1000, reason: str = "") -> None:
+        """Start the closing handshake."""
+        self._ws.close_threadsafe(code, reason)
+
+    def call_every(self, interval: float, callback: Callable[[], object]) -> _Repeat:
+        """Call ``callback()`` every ``interval`` seconds on the loop until cancelled or closed."""
+        ws = self._ws
+        timer = _Repeat(ws, interval, callback)
+        if threading.get_ident() == ws._thread_id:
+            ws._add_timer(timer)
+        else:
+            ws._loop.call_soon_threadsafe(ws._add_timer, timer)
+        return timer
+
+
+class ServerWebSocket(WebSocket):
+    """The server side of one connection.
+
+    Attributes:
+        request: The handshake :class:`~wsproto_core.events.Request`, once it arrived.
+    """
+
+    __slots__ = (
+        "_accepted",
+        "_backlog",
+        "_hc",
+        "_open_handle",
+        "_runner",
+        "_server",
+        "_status",
+        "_timers",
+        "request",
+    )
+
+    _conn: ServerConnection
+
+    def __init__(self, server: Server) -> None:
+        super().__init__(ServerConnection(**server._connection_options), server._options)
+        self._server = server
+        self.request: Request | None = None
+        self._hc: HandlerConnection | None = None
+        self._runner: asyncio.Task[None] | None = None
+        self._backlog: deque[tuple[Any, tuple[Any, ...]]] = deque()
+        self._timers: list[_Repeat] = []
+        self._open_handle: asyncio.TimerHandle | None = None
+        self._accepted = False
+        self._status: int | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        """Register with the server; the opening handshake must end within the open timeout."""
+        super().connection_made(transport)
+        self._server._connections.add(self)
+        timeout = self._options.open_timeout
+        if timeout is not None:
+            self._open_handle = self._loop.call_later(timeout, self._open_expired)
+
+    def _open_expired(self) -> None:
+        self._open_handle = None
+        if self._transport is not None:
+            logger.info("%s: opening handshake timed out", self.remote_address)
+            self._transport.abort()
+
+    def _handshake_done(self, status: int | None = None) -> None:
+        if status is not None:
+            self._status = status
+            self._accepted = status == 101
+        if self._open_handle is not None:
+            self._open_handle.cancel()
+            self._open_handle = None
+
+    def _on_handshake_event(self, event: Event) -> None:
+        server = self._server
+        if isinstance(event, Request):
+            self.request = event
+            if server._router is None:
+                self._accept_coroutine(event)
+            else:
+                self._route(server._router, event)
+        elif isinstance(event, HTTPRequest):
+            assert server._router is not None
+            response = server._router.resolve(event)
+            assert isinstance(response, Response)
+            self._respond(response)
+        elif isinstance(event, HandshakeFailed):
+            self._handshake_done(event.status)
+            logger.info("%s: handshake failed: %s", self.remote_address, event.reason)
+
+    def _respond(self, response: Response) -> None:
+        self._handshake_done(response.status)
+        self._conn.reject(response.status, response.headers, response.body)
+
+    # -- coroutine handlers ------------------------------------------------------------
+
+    def _accept_coroutine(self, request: Request) -> None:
+        subprotocol = next(
+            (p for p in self._server._subprotocols if p in request.subprotocols), None
+        )
+        self._conn.accept(subprotocol)
+        self._handshake_done(101)
+        self._opened()
+        self._runner = self._loop.create_task(self._run_coroutine())
+
+    async def _run_coroutine(self) -> None:
+        assert self._server._handler_fn is not None
+        try:
+            await self._server._handler_fn(self)
+        except Exception:
+            logger.exception("%s: connection handler failed", self.remote_address)
+            self.start_close(1011, "internal error")
+        else:
+            self.start_close(1000, "")
+        finally:
+            self._runner = None
+
+    # -- Handler callbacks ------------------------------------------------------------
+
+    def _route(self, router: Router, request: Request) -> None:
+        decision = router.resolve(request)
+        if isinstance(decision, Response):
+            self._respond(decision)
+            return
+        self._hc = hc = HandlerConnection(request, decision, self)
+        try:
+            result = decision.handler.on_connect(hc)
+        except Exception as exc:
+            self._refused(exc)
+            return
+        if result is None:
+            self._accept_handler()
+        else:
+            self._pause_reading()
+            self._runner = self._loop.create_task(self._finish_connect(result))
+
+    async def _finish_connect(self, result: Awaitable[None]) -> None:
+        try:
+            await result
+        except Exception as exc:
+            self._runner = None
+            self._refused(exc)
+            return
+        self._runner = None
+        self._resume_reading()
+        if self._transport is not None:
+            self._accept_handler()
+            self._process()
+
+    def _refused(self, exc: Exception) -> None:
+        if isinstance(exc, Refuse):
+            self._respond(exc.response())
+        else:
+            logger.error("%s: on_connect failed", self.remote_address, exc_info=exc)
+            self._respond(SERVER_ERROR)
+        self._hc = None
+        self._flush()
+
+    def _accept_handler(self) -> None:
+        hc = self._hc
+        assert hc is not None
+        conn = self._conn
+        conn.max_message_size = hc.route.max_message_size
+        conn.accept(hc.subprotocol, hc.response_headers)
+        self._handshake_done(101)
+        self._opened()
+        for timer in self._timers:
+            timer.start()
+
+    def _add_timer(self, timer: _Repeat) -> None:
+        if self._transport is None:
+            return
+        self._timers.append(timer)
+        if self._conn.state is not self._conn.state.CONNECTING:
+            timer.start()
+
+    def _on_message(self, message: str | bytes) -> None:
+        hc = self._hc
+        if hc is None:
+            super()._on_message(message)
+        else:
+            self._call(hc.route.handler.on_message, (message,))
+
+    def _call(self, callback: Any, args: tuple[Any, ...]) -> None:
+        """Call a handler callback now, or after the running one, keeping the order."""
+        if self._runner is not None:
+            self._backlog.append((callback, args))
+            if len(self._backlog) >= self._max_queue:
+                self._pause_reading()
+            return
+        result = self._invoke(callback, args)
+        if result is not None:
+            self._runner = self._loop.create_task(self._drain_backlog(result))
+
+    def _invoke(self, callback: Any, args: tuple[Any, ...]) -> Awaitable[None] | None:
+        try:
+            result = callback(self._hc, *args)
+            return result if inspect.isawaitable(result) else None
+        except Exception:
+            self._callback_failed(callback)
+            return None
+
+    async def _drain_backlog(self, result: Awaitable[None] | None) -> None:
+        backlog = self._backlog
+        while True:
+            if result is not None:
+                try:
+                    await result
+                except Exception:
+                    self._callback_failed(None)
+            if not backlog:
+                break
+            callback, args = backlog.popleft()
+            if len(backlog) < self._max_queue // 2:
+                self._resume_reading()
+            result = self._invoke(callback, args)
+        self._runner = None
+
+    def _callback_failed(self, callback: object) -> None:
+        logger.exception("%s: handler callback failed", self.remote_address)
+        if self._conn.state is self._conn.state.OPEN:
+            self.start_close(1011, "internal error")
+
+    # -- the end -----------------------------------------------------------------------
+
+    def _on_connection_lost(self) -> None:
+        self._handshake_done()
+        for timer in list(self._timers):
+            timer.cancel()
+        self._server._connections.discard(self)
+        request = self.request
+        if request is not None:
+            logger.info(
+                "%s %s version=%s status=%s subprotocol=%s close=%s %s",
+                self.remote_address,
+                request.path,
+                request.version,
+                self._status,
+                self.subprotocol,
+                self.close_code if self._accepted else None,
+                self.close_reason if self._accepted else "",
+            )
+        if self._accepted and self._hc is not None:
+            self._call(self._hc.route.handler.on_disconnect, (self.close_code, self.close_reason))
+
+
+class Server:
+    """A listening WebSocket server; an async context manager.
+
+    Get one from :func:`serve`: ``server = await serve(...)`` or
+    ``async with serve(...) as server:``. Leaving the context manager shuts
+    down gracefully, like :meth:`close` then :meth:`wait_closed`.
+    """
+
+    __slots__ = (
+        "_connection_options",
+        "_connections",
+        "_create_server",
+        "_handler_fn",
+        "_options",
+        "_router",
+        "_server",
+        "_subprotocols",
+    )
+
+    def __init__(
+        self,
+        router: Router | None,
+        handler_fn: CoroutineHandler | None,
+        subprotocols: Sequence[str],
+        connection_options: dict[str, Any],
+        options: Options,
+        create_server: Callable[[Callable[[], ServerWebSocket]], Awaitable[asyncio.Server]],
+    ) -> None:
+        self._router = router
+        self._handler_fn = handler_fn
+        self._subprotocols = tuple(subprotocols)
+        self._connection_options = connection_options
+        self._options = options
+        self._create_server = create_server
+        self._server: asyncio.Server | None = None
+        self._connections: set[ServerWebSocket] = set()
+
+    async def start(self) -> Server:
+        """Start listening (done by ``await`` or ``async with``); return the server."""
+        if self._server is None:
+            self._server = await self._create_server(lambda: ServerWebSocket(self))
+        return self
+
+    def __await__(self) -> Generator[Any, None, Server]:
+        return self.start().__await__()
+
+    async def __aenter__(self) -> Server:
+        return await self.start()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+        await self.wait_closed()
+
+    @property
+    def sockets(self) -> tuple[socket.socket, ...]:
+        """The listening sockets."""
+        return () if self._server is None else tuple(self._server.sockets)
+
+    @property
+    def port(self) -> int:
+        """The port of the first listening socket (the real one when started with port 0)."""
+        return int(self.sockets[0].getsockname()[1])
+
+    @property
+    def connections(self) -> frozenset[ServerWebSocket]:
+        """The open connections."""
+        return frozenset(self._connections)
+
+    async def serve_forever(self) -> None:
+        """Serve until cancelled; then shut down gracefully."""
+        await self.start()
+        assert self._server is not None
+        try:
+            await self._server.serve_forever()
+        except asyncio.CancelledError:
+            self.close()
+            await self.wait_closed()
+            raise
+
+    def close(self, code: int = 1001, reason: str = "server shutting down") -> None:
+        """Stop accepting and start the closing handshake of every connection (1001 by default).
+
+        Connections still in their opening handshake are cut. :meth:`wait_closed`
+        waits for them all, bounded by the close timeout.
+        """
+        if self._server is not None:
+            self._server.close()
+        for ws in list(self._connections):
+            ws.start_close(code, reason)
+
+    async def wait_closed(self) -> None:
+        """Wait until every connection is closed and the listening sockets too."""
+        waiters = [ws.wait_closed() for ws in self._connections]
+        if waiters:
+            await asyncio.gather(*waiters)
+        if self._server is not None:
+            await self._server.wait_closed()
+
+
+def serve(
+    handler: Handler | Router | CoroutineHandler,
+    host: str | None = "127.0.0.1",
+    port: int = 8765,
+    *,
+    ssl: ssl_module.SSLContext | None = None,
+    open_timeout: float | None = 10,
+    close_timeout: float = 10,
+    ping_interval: float | None = 20,
+    ping_timeout: float | None = 20,
+    max_queue: int = 16,
+    write_limit: int = 64 * 1024,
+    max_message_size: int | None = DEFAULT_MAX_MESSAGE_SIZE,
+    subprotocols: Sequence[str] = (),
+    allow_draft76: bool = True,
+    allow_draft75: bool = False,
+    reuse_port: bool = False,
+    sock: socket.socket | None = None,
+    backlog: int = 1024,
+) -> Server:
+    """Serve WebSocket connections on ``host:port``.
+
+    ``await serve(...)`` starts the server and returns it; ``async with
+    serve(...) as server:`` also shuts it down gracefully at the end.
+
+    Args:
+        handler: A :class:`~wsproto_core.handlers.Handler` (served on every path),
+            a :class:`~wsproto_core.handlers.Router`, or ``async def handler(ws)``.
+        host: The address to listen on.
+        port: The port (0 picks a free one; see :attr:`Server.port`).
+        ssl: A server TLS context, for ``wss://``.
+        open_timeout: Seconds a client has to complete the opening handshake.
+        close_timeout: Seconds the closing handshake may take before the
+            transport is cut.
+        ping_interval: Seconds between keepalive pings (``None`` to disable).
+        ping_timeout: Seconds to wait for their pong before closing with 1011.
+        max_queue: Received messages waiting for ``recv`` (or handler
+            callbacks waiting to run) before reading pauses.
+        write_limit: The transport buffer's high-water mark, in bytes: above it
+            ``await ws.send()`` waits.
+        max_message_size: Largest message accepted (``Handler`` and coroutine
+            modes; a ``Router`` sets it per route).
+        subprotocols: Coroutine mode: subprotocols spoken, in preference order
+            (a ``Handler`` declares its own).
+        allow_draft76: Handler and coroutine modes: serve draft-hixie-76 clients.
+        allow_draft75: Handler and coroutine modes: serve draft-hixie-75 clients.
+        reuse_port: Set ``SO_REUSEPORT`` so several processes share the port.
+        sock: An already bound socket to serve on, instead of ``host``/``port``.
+        backlog: The listen backlog.
+
+    Returns:
+        The :class:`Server`, not yet listening until awaited or entered.
+    """
+    options = Options(
+        open_timeout=open_timeout,
+        close_timeout=close_timeout,
+        ping_interval=ping_interval,
+        ping_timeout=ping_timeout,
+        max_queue=max_queue,
+        write_limit=write_limit,
+    )
+    router: Router | None = None
+    handler_fn: CoroutineHandler | None = None
+    conn_options: dict[str, Any] = {"secure": ssl is not None}
+    if isinstance(handler, Router):
+        router = handler
+    elif isinstance(handler, Handler):
+        router = Router.for_handler(
+            handler,
+            max_message_size=max_message_size,
+            allow_draft76=allow_draft76,
+            allow_draft75=allow_draft75,
+        )
+    elif callable(handler):
+        handler_fn = handler
+        conn_options.update(
+            max_message_size=max_message_size,
+            allow_draft76=allow_draft76,
+            allow_draft75=allow_draft75,
+        )
+    else:
+        raise TypeError(
+            f"cannot serve {handler!r}: give a Handler, a Router or a coroutine function"
+        )
+    if router is not None:
+        conn_options.update(router.connection_options())
+
+    async def create_server(factory: Callable[[], ServerWebSocket]) -> asyncio.Server:
+        loop = asyncio.get_running_loop()
+        if sock is not None:
+            return await loop.create_server(factory, sock=sock, ssl=ssl, backlog=backlog)
+        return await loop.create_server(
+            factory, host, port, ssl=ssl, reuse_port=reuse_port or None, backlog=backlog
+        )
+
+    return Server(router, handler_fn, subprotocols, conn_options, options, create_server)

@@ -1,0 +1,52 @@
+"""The built-in handlers and the demo pages they serve.
+
+:func:`demo_router` builds what ``python -m wsproto_core serve`` serves: the
+echo handler at ``/echo``, dumb-increment at ``/dumb-increment``, and the demo
+pages at ``/`` (index), ``/echo.html`` and ``/increment.html``.
+"""
+
+from __future__ import annotations
+
+from importlib.resources import files
+
+from ..handlers import DEFAULT_MAX_MESSAGE_SIZE, Router
+from .dumb_increment import DumbIncrementHandler
+from .echo import EchoHandler
+
+__all__ = ["PAGES", "DumbIncrementHandler", "EchoHandler", "demo_router", "read_page"]
+
+PAGES = {"/": "index.html", "/echo.html": "echo.html", "/increment.html": "increment.html"}
+"""The demo pages: request path to file name under ``examples/static``."""
+
+
+def read_page(name: str) -> bytes:
+    """Return the bytes of the demo page ``name`` (e.g. ``"echo.html"``)."""
+    return (files(__package__) / "static" / name).read_bytes()
+
+
+def demo_router(
+    *,
+    max_message_size: int | None = DEFAULT_MAX_MESSAGE_SIZE,
+    allow_draft75: bool = False,
+    increment_interval: float = 0.05,
+) -> Router:
+    """The router of the demo server.
+
+    Args:
+        max_message_size: The message limit on both WebSocket routes.
+        allow_draft75: Serve draft-hixie-75 clients too.
+        increment_interval: Seconds between two numbers on ``/dumb-increment``.
+    """
+    router = Router()
+    router.route(
+        "/echo", EchoHandler(), max_message_size=max_message_size, allow_draft75=allow_draft75
+    )
+    router.route(
+        "/dumb-increment",
+        DumbIncrementHandler(increment_interval),
+        max_message_size=max_message_size,
+        allow_draft75=allow_draft75,
+    )
+    for path, name in PAGES.items():
+        router.page(path, read_page(name))
+    return router
