@@ -1,0 +1,681 @@
+"""The blocking connection: one socket, one sans-IO connection, one reader thread.
+
+The reader thread is the only one that reads the socket. It feeds the bytes to
+the sans-IO connection, writes the replies the protocol owes, and hands the
+messages over: to a bounded queue that :meth:`Connection.recv` drains, or to a
+callback (the handler API). It also keeps the connection's clock: keepalive
+pings, the close timeout and periodic callbacks are deadlines it waits for with
+``select`` on the socket, so no other thread is needed.
+
+Any thread may send: a lock serialises every use of the sans-IO connection and
+every write to the socket, so frames never interleave.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import selectors
+import socket
+import threading
+import time
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from ..connection import ConnectionState, ServerConnection
+from ..errors import UnsupportedOperation, WebSocketError
+from ..events import BytesMessage, Close, Pong, TextMessage
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator
+
+    from ..connection import Connection as Protocol
+    from ..events import Accept, Event, Request
+    from ..versions import ProtocolVersion
+
+__all__ = ["Connection", "ConnectionClosed", "PeriodicTimer", "handshake"]
+
+logger = logging.getLogger("wsproto_core.sync")
+
+RECV_SIZE = 65536
+"""How many bytes one ``recv`` asks for."""
+
+_OPEN = ConnectionState.OPEN
+_CONNECTING = ConnectionState.CONNECTING
+_OK_CODES = frozenset((1000, 1001, 1005))
+# poll(2) needs no file descriptor of its own, unlike epoll; select(2) where there is no poll.
+_Selector: type[selectors.BaseSelector] = getattr(
+    selectors, "PollSelector", selectors.SelectSelector
+)
+
+
+class ConnectionClosed(WebSocketError):  # noqa: N818 - the name websockets users know
+    """The connection is closed: raised by ``recv``, ``send`` and ``ping`` once it is.
+
+    Attributes:
+        code: The close code (1006 if the stream was cut without a closing handshake).
+        reason: The close reason, possibly empty.
+        by_peer: ``True`` when the code and reason came from the peer.
+    """
+
+    def __init__(self, code: int, reason: str = "", by_peer: bool = False) -> None:
+        super().__init__(f"connection closed: {code} {reason}".rstrip())
+        self.code = code
+        self.reason = reason
+        self.by_peer = by_peer
+
+    @property
+    def ok(self) -> bool:
+        """Whether the close was a normal one (1000, 1001, or a close frame without a code)."""
+        return self.code in _OK_CODES
+
+
+class PeriodicTimer:
+    """A callback the reader thread calls every ``interval`` seconds.
+
+    See :meth:`Connection.call_every`.
+    """
+
+    __slots__ = ("callback", "cancelled", "due", "interval")
+
+    def __init__(self, interval: float, callback: Callable[[], object], due: float) -> None:
+        self.interval = interval
+        self.callback = callback
+        self.due = due
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        """Stop calling the callback. Calling it again does nothing."""
+        self.cancelled = True
+
+
+def handshake(sock: socket.socket, protocol: Protocol, deadline: float) -> list[Event]:
+    """Run the opening handshake: write what ``protocol`` owes, read until it has events.
+
+    The socket is in timeout mode during the handshake (nobody else uses it
+    yet); the caller sets it back to blocking.
+
+    Args:
+        sock: The connected socket.
+        protocol: The sans-IO connection (a client's request is already queued).
+        deadline: The ``time.monotonic()`` value by which the handshake must be done.
+
+    Returns:
+        Every event produced, the handshake's first (``Request``, ``HTTPRequest``,
+        ``Accept``, ``Reject`` or ``HandshakeFailed``). A server's refusal is written.
+
+    Raises:
+        TimeoutError: The deadline passed.
+        OSError: The socket failed.
+    """
+    while True:
+        out = protocol.data_to_send()
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError("the opening handshake timed out")
+        sock.settimeout(remaining)
+        if out:
+            sock.sendall(out)
+        events = list(protocol.events())
+        if events:
+            sock.sendall(protocol.data_to_send())
+            return events
+        protocol.receive_data(sock.recv(RECV_SIZE))
+
+
+class Connection:
+    """A WebSocket connection over a socket, after the opening handshake (either role).
+
+    Iterate over it, or call :meth:`recv`, to receive messages (``str`` for text,
+    ``bytes`` for binary); :meth:`send`, :meth:`ping` and :meth:`close` are safe
+    from any thread. Use it as a context manager to close it on exit.
+
+    The reader thread stops reading while ``max_queue`` messages wait to be
+    received, so TCP backpressure reaches the peer; keepalive pings pause
+    meanwhile (the slow side is this application, not the network). After
+    :meth:`close` is called, messages that still arrive are dropped.
+
+    Args:
+        sock: The connected socket (blocking mode).
+        protocol: The sans-IO connection, handshake done (or, server side, a
+            request waiting for ``accept()``).
+        events: Events the handshake produced after its own (pipelined messages).
+        remote_address: The peer's address.
+        response: The client's ``Accept`` event.
+        ping_interval: Seconds between keepalive pings (``None``: no keepalive).
+        ping_timeout: Seconds to wait for the pong before failing the
+            connection with 1011 (``None``: wait forever).
+        close_timeout: Seconds to wait for the closing handshake and the end of
+            the stream before cutting it.
+        max_queue: How many received messages may wait for :meth:`recv` (``None``: no limit).
+        on_message: Instead of queueing, call this with each message in the
+            reader thread (the handler API).
+        on_close: Called once in the reader thread with the close code and reason.
+    """
+
+    __slots__ = (
+        "_aborted",
+        "_close_deadline",
+        "_close_event",
+        "_close_timeout",
+        "_closing",
+        "_done",
+        "_draining",
+        "_eof",
+        "_events",
+        "_keepalive_ping",
+        "_lock",
+        "_max_queue",
+        "_messages",
+        "_next_ping",
+        "_not_empty",
+        "_not_full",
+        "_on_close",
+        "_on_message",
+        "_pending_close",
+        "_ping_interval",
+        "_ping_timeout",
+        "_pings",
+        "_pong_deadline",
+        "_protocol",
+        "_reader",
+        "_sent_close",
+        "_socket",
+        "_timers",
+        "remote_address",
+        "response",
+    )
+
+    def __init__(
+        self,
+        sock: socket.socket,
+        protocol: Protocol,
+        *,
+        events: Iterable[Event] = (),
+        remote_address: Any = None,
+        response: Accept | None = None,
+        ping_interval: float | None = 20,
+        ping_timeout: float | None = 20,
+        close_timeout: float = 10,
+        max_queue: int | None = 16,
+        on_message: Callable[[str | bytes], object] | None = None,
+        on_close: Callable[[int, str], object] | None = None,
+    ) -> None:
+        self._socket = sock
+        self._protocol = protocol
+        self._events = list(events)
+        self.remote_address = remote_address
+        self.response = response
+        self._ping_interval = ping_interval
+        self._ping_timeout = ping_timeout
+        self._close_timeout = close_timeout
+        self._max_queue = max_queue
+        self._on_message = on_message
+        self._on_close = on_close
+        self._lock = threading.Lock()
+        queue_lock = threading.Lock()
+        self._not_empty = threading.Condition(queue_lock)
+        self._not_full = threading.Condition(queue_lock)
+        self._messages: deque[str | bytes] = deque()
+        self._done = threading.Event()
+        self._reader: threading.Thread | None = None
+        self._close_event: Close | None = None
+        self._sent_close: tuple[int, str] | None = None
+        self._pending_close: tuple[int, str] | None = None
+        self._closing = False
+        self._aborted = False
+        self._draining = False
+        self._eof = False
+        self._pings: dict[bytes, threading.Event] = {}
+        self._keepalive_ping: threading.Event | None = None
+        self._next_ping: float | None = None
+        self._pong_deadline: float | None = None
+        self._close_deadline: float | None = None
+        self._timers: list[PeriodicTimer] = []
+
+    # -- what the application reads ----------------------------------------------
+
+    @property
+    def request(self) -> Request | None:
+        """Server side: the handshake request. ``None`` on the client side."""
+        protocol = self._protocol
+        return protocol.request if isinstance(protocol, ServerConnection) else None
+
+    @property
+    def subprotocol(self) -> str | None:
+        """The subprotocol in use, or ``None``."""
+        return self._protocol.subprotocol
+
+    @property
+    def protocol_version(self) -> ProtocolVersion | None:
+        """The protocol spoken: 13, 8, 7, ``"hixie-76"`` or ``"hixie-75"``."""
+        return self._protocol.protocol_version
+
+    @property
+    def close_code(self) -> int | None:
+        """The close code once the connection is closed, else ``None``."""
+        event = self._close_event
+        return None if event is None else event.code
+
+    @property
+    def close_reason(self) -> str | None:
+        """The close reason once the connection is closed, else ``None``."""
+        event = self._close_event
+        return None if event is None else event.reason
+
+    # -- the application's calls -------------------------------------------------
+
+    def recv(self, timeout: float | None = None) -> str | bytes:
+        """Return the next message: ``str`` for text, ``bytes`` for binary.
+
+        Args:
+            timeout: Seconds to wait (``None``: as long as it takes).
+
+        Raises:
+            ConnectionClosed: The connection is closed and every message was received.
+            TimeoutError: No message arrived within ``timeout``.
+        """
+        with self._not_empty:
+            if not self._messages and self._close_event is None:
+                self._not_empty.wait_for(self._has_message_or_closed, timeout)
+            if self._messages:
+                message = self._messages.popleft()
+                self._not_full.notify()
+                return message
+            if self._close_event is not None:
+                raise self._closed_error()
+        raise TimeoutError("no message arrived in time")
+
+    def __iter__(self) -> Iterator[str | bytes]:
+        """Receive messages until the connection closes.
+
+        Raises:
+            ConnectionClosed: The connection closed with an error code (not 1000, 1001 or 1005).
+        """
+        while True:
+            try:
+                yield self.recv()
+            except ConnectionClosed as closed:
+                if closed.ok:
+                    return
+                raise
+
+    def send(self, message: str | bytes | bytearray | memoryview) -> None:
+        """Send a message: text for ``str``, binary for bytes-like. Safe from any thread.
+
+        Blocks while the socket's send buffer is full (the peer reads slowly).
+
+        Raises:
+            ConnectionClosed: The connection is closing or closed.
+            UnsupportedOperation: Binary on a hixie draft, which has none.
+            TypeError: ``message`` is neither text nor bytes.
+        """
+        with self._lock:
+            protocol = self._protocol
+            if protocol.state is not _OPEN:
+                raise self._closed_error()
+            if isinstance(message, str):
+                protocol.send_text(message)
+            elif isinstance(message, (bytes, bytearray, memoryview)):
+                protocol.send_binary(bytes(message))
+            else:
+                raise TypeError(f"a message is str or bytes, not {type(message).__name__}")
+            if not self._flush():
+                raise self._closed_error()
+
+    def ping(self, payload: bytes | None = None) -> threading.Event:
+        """Send a ping; the returned event is set when the matching pong arrives.
+
+        A pong acknowledges its ping and every earlier one. Safe from any thread.
+
+        Args:
+            payload: Up to 125 bytes; four random bytes by default.
+
+        Raises:
+            ConnectionClosed: The connection is closing or closed.
+            UnsupportedOperation: The peer speaks a hixie draft, which has no pings.
+            ValueError: ``payload`` is already waiting for its pong.
+        """
+        if payload is None:
+            payload = os.urandom(4)
+        pong = threading.Event()
+        with self._lock:
+            if self._protocol.state is not _OPEN:
+                raise self._closed_error()
+            if payload in self._pings:
+                raise ValueError("a ping with this payload is already waiting for its pong")
+            self._protocol.ping(payload)
+            self._pings[payload] = pong
+            if not self._flush():
+                raise self._closed_error()
+        return pong
+
+    def close(self, code: int = 1000, reason: str = "", *, wait: bool = True) -> None:
+        """Start the closing handshake and wait (up to the close timeout) for the end.
+
+        Safe from any thread; a second call does nothing more. Called from the
+        reader thread (a handler callback), it does not wait. Called before the
+        handshake is accepted, it closes right after.
+
+        Args:
+            code: The close code.
+            reason: The close reason (at most 123 bytes of UTF-8).
+            wait: Wait for the closing handshake and the end of the stream.
+
+        Raises:
+            InvalidCloseCode: ``code`` may not be sent (RFC 6455 §7.4).
+        """
+        self._start_close(code, reason)
+        reader = self._reader
+        if wait and reader is not None and reader is not threading.current_thread():
+            self.wait_closed()
+
+    def wait_closed(self) -> None:
+        """Wait for the connection to end; cut it if that takes over the close timeout."""
+        if self._reader is None:
+            return  # never started: nothing to wait for
+        if not self._done.wait(self._close_timeout):
+            self.abort()
+            self._done.wait()
+
+    def call_every(self, interval: float, callback: Callable[[], object]) -> PeriodicTimer:
+        """Call ``callback()`` in the reader thread every ``interval`` seconds while open.
+
+        Calls never overlap with each other or with message callbacks. The first
+        comes ``interval`` seconds after this call; when the reader thread is
+        waiting on the socket at that moment (a call from another thread), it
+        comes when the reader next wakes up. An exception closes with 1011.
+
+        Raises:
+            ValueError: ``interval`` is not positive.
+        """
+        if interval <= 0:
+            raise ValueError("interval must be positive")
+        timer = PeriodicTimer(interval, callback, time.monotonic() + interval)
+        self._timers.append(timer)
+        return timer
+
+    def abort(self) -> None:
+        """Cut the stream at once, without a closing handshake. Safe from any thread."""
+        self._aborted = True
+        # The plain socket method: an SSLSocket's own would drop its TLS state under a writer.
+        with contextlib.suppress(OSError):  # already closed
+            socket.socket.shutdown(self._socket, socket.SHUT_RDWR)
+        with self._not_full:
+            self._not_full.notify_all()
+
+    def __enter__(self) -> Connection:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def start(self) -> None:
+        """Start the reader thread."""
+        thread = threading.Thread(
+            target=self.run, name=f"wsproto-reader-{self.remote_address}", daemon=True
+        )
+        self._reader = thread
+        thread.start()
+
+    # -- the reader thread ----------------------------------------------------------
+
+    def run(self) -> None:
+        """The reader loop: read, feed, reply, deliver, until the stream ends.
+
+        :meth:`start` runs it in a new thread; a server may run it in the
+        connection's own thread instead.
+        """
+        self._reader = threading.current_thread()
+        if self._ping_interval is not None:
+            self._next_ping = time.monotonic() + self._ping_interval
+        sock = self._socket
+        pending = getattr(sock, "pending", None)  # TLS: bytes decrypted but not yet read
+        selector = _Selector()
+        selector.register(sock, selectors.EVENT_READ)
+        try:
+            with self._lock:
+                # A server's handshake response and the frames pipelined behind the request.
+                events = [*self._events, *self._protocol.events()]
+                self._events = []
+                self._flush()
+            if self._pending_close is not None:
+                self._start_close(*self._pending_close)
+            self._dispatch(events)
+            while not self._eof:
+                deadline = self._next_deadline()
+                if deadline is not None:
+                    timeout = deadline - time.monotonic()
+                    if timeout <= 0 or (
+                        not (pending is not None and pending()) and not selector.select(timeout)
+                    ):
+                        self._on_deadline()
+                        continue
+                try:
+                    data = sock.recv(RECV_SIZE)
+                except OSError:
+                    data = b""
+                self._receive(data)
+        finally:
+            selector.close()
+            self._finish()
+
+    def _receive(self, data: bytes) -> None:
+        if not data:
+            self._eof = True
+        if self._draining:
+            return  # closing: the peer's last bytes have no meaning left
+        with self._lock:
+            self._protocol.receive_data(data)
+            events = list(self._protocol.events())
+            self._flush()
+        self._dispatch(events)
+
+    def _flush(self) -> bool:
+        """Write what the protocol owes (lock held); return False if the socket failed."""
+        protocol = self._protocol
+        out = protocol.data_to_send()
+        written = True
+        if out:
+            try:
+                self._socket.sendall(out)
+            except OSError:
+                self.abort()
+                written = False
+        if protocol.should_close_transport and not self._draining:
+            self._draining = True
+            self._next_ping = self._pong_deadline = None
+            if self._reader is threading.current_thread():
+                # Half-close, then read until the peer's EOF (or the close timeout):
+                # closing with unread bytes would reset the stream and could lose
+                # our last frames on their way (RFC 6455 §7.1.1).
+                self._close_deadline = time.monotonic() + self._close_timeout
+                with contextlib.suppress(OSError):  # the peer is gone already
+                    socket.socket.shutdown(self._socket, socket.SHUT_WR)
+            else:
+                self.abort()  # wakes the reader, which ends the connection
+        return written
+
+    def _dispatch(self, events: list[Event]) -> None:
+        for event in events:
+            if isinstance(event, (TextMessage, BytesMessage)):
+                self._deliver(event.data)
+            elif isinstance(event, Pong):
+                self._acknowledge(event.payload)
+            elif isinstance(event, Close):
+                with self._not_empty:
+                    self._close_event = event
+                    self._not_empty.notify_all()
+
+    def _deliver(self, message: str | bytes) -> None:
+        on_message = self._on_message
+        if on_message is not None:
+            try:
+                on_message(message)
+            except Exception:
+                logger.exception("message handler failed")
+                self._start_close(1011, "internal error")
+            return
+        limit = self._max_queue
+        with self._not_full:
+            while (
+                limit is not None
+                and len(self._messages) >= limit
+                and not self._closing
+                and not self._aborted
+            ):
+                self._not_full.wait()  # backpressure: stop reading until recv() makes room
+            if not self._closing and not self._aborted:
+                self._messages.append(message)
+                self._not_empty.notify()
+
+    def _acknowledge(self, payload: bytes) -> None:
+        with self._lock:
+            if payload not in self._pings:
+                return  # RFC 6455 §5.5.3: an unsolicited pong needs no answer
+            for key in list(self._pings):
+                self._pings.pop(key).set()
+                if key == payload:
+                    break
+        keepalive = self._keepalive_ping
+        if keepalive is not None and keepalive.is_set():
+            self._keepalive_ping = self._pong_deadline = None
+
+    def _next_deadline(self) -> float | None:
+        if self._aborted:
+            return None
+        deadline = self._close_deadline
+        for candidate in (self._pong_deadline, self._next_ping):
+            if candidate is not None and (deadline is None or candidate < deadline):
+                deadline = candidate
+        if self._timers and self._protocol.state is _OPEN:
+            for timer in self._timers:
+                if not timer.cancelled and (deadline is None or timer.due < deadline):
+                    deadline = timer.due
+        return deadline
+
+    def _on_deadline(self) -> None:
+        now = time.monotonic()
+        if self._close_deadline is not None and now >= self._close_deadline:
+            self.abort()
+        elif self._pong_deadline is not None and now >= self._pong_deadline:
+            self._keepalive_failed()
+        else:
+            if self._next_ping is not None and now >= self._next_ping:
+                self._send_keepalive_ping(now)
+            self._run_timers(now)
+
+    def _send_keepalive_ping(self, now: float) -> None:
+        assert self._ping_interval is not None
+        self._next_ping = now + self._ping_interval
+        if self._keepalive_ping is not None:
+            return  # still waiting for the last one's pong (no ping timeout)
+        timeout = -1 if self._ping_timeout is None else self._ping_timeout
+        if not self._lock.acquire(timeout=timeout):
+            self.abort()  # a write has been stuck longer than the ping timeout
+            return
+        try:
+            if self._protocol.state is not _OPEN:
+                self._next_ping = None
+                return
+            payload = os.urandom(4)
+            try:
+                self._protocol.ping(payload)
+            except UnsupportedOperation:
+                self._next_ping = None  # the hixie drafts have no pings: no keepalive
+                return
+            pong = self._pings[payload] = self._keepalive_ping = threading.Event()
+            self._flush()
+        finally:
+            self._lock.release()
+        if self._ping_timeout is not None and not pong.is_set():
+            self._pong_deadline = now + self._ping_timeout
+
+    def _keepalive_failed(self) -> None:
+        self._pong_deadline = self._next_ping = None
+        # Fail the connection (RFC 6455 §7.1.7) with 1011, unless a write is stuck.
+        if self._lock.acquire(blocking=False):
+            try:
+                if self._protocol.state is _OPEN:
+                    self._protocol.close(1011, "keepalive ping timeout")
+                    self._sent_close = (1011, "keepalive ping timeout")
+                    self._flush()
+            finally:
+                self._lock.release()
+        self.abort()
+
+    def _run_timers(self, now: float) -> None:
+        timers = self._timers
+        if not timers or self._protocol.state is not _OPEN:
+            return
+        for timer in list(timers):
+            if timer.cancelled:
+                timers.remove(timer)
+            elif now >= timer.due:
+                timer.due += timer.interval
+                if timer.due <= now:
+                    timer.due = now + timer.interval  # fell behind: skip, don't burst
+                try:
+                    timer.callback()
+                except Exception:
+                    logger.exception("periodic callback failed")
+                    self._start_close(1011, "internal error")
+                    return
+
+    def _start_close(self, code: int, reason: str) -> None:
+        with self._not_full:
+            self._closing = True
+            self._not_full.notify_all()
+        if not self._lock.acquire(timeout=self._close_timeout):
+            self.abort()  # a write has been stuck for the whole close timeout
+            return
+        try:
+            state = self._protocol.state
+            if state is _CONNECTING:
+                self._pending_close = (code, reason)
+            elif state is _OPEN:
+                self._protocol.close(code, reason)
+                self._sent_close = (code, reason)
+                self._close_deadline = time.monotonic() + self._close_timeout
+                self._flush()
+        finally:
+            self._lock.release()
+
+    def _finish(self) -> None:
+        self.abort()
+        with self._lock:  # no writer is left inside sendall once the stream is shut down
+            self._socket.close()
+            close_event = self._close_event
+            if close_event is None:
+                # A close the application caused (draft-75) is reported without a read.
+                close_event = next(
+                    (e for e in self._protocol.events() if isinstance(e, Close)), None
+                )
+        if close_event is None:
+            close_event = Close(
+                1006, "connection closed without a closing handshake", by_peer=False
+            )
+        self._timers.clear()
+        with self._not_empty:
+            self._close_event = close_event
+            self._done.set()
+            self._not_empty.notify_all()
+        if self._on_close is not None:
+            try:
+                self._on_close(close_event.code, close_event.reason)
+            except Exception:
+                logger.exception("close handler failed")
+
+    # -- helpers ---------------------------------------------------------------------
+
+    def _has_message_or_closed(self) -> bool:
+        return bool(self._messages) or self._close_event is not None
+
+    def _closed_error(self) -> ConnectionClosed:
+        event = self._close_event
+        if event is not None:
+            return ConnectionClosed(event.code, event.reason, event.by_peer)
+        if self._sent_close is not None:
+            return ConnectionClosed(*self._sent_close)
+        return ConnectionClosed(1006, "connection closed without a closing handshake")

@@ -1,0 +1,439 @@
+"""The threading server: a thread per connection, for a handler, a router or a function.
+
+Three kinds of application are served:
+
+* a :class:`~wsproto_core.handlers.Handler` (served on every path) or a
+  :class:`~wsproto_core.handlers.Router`: the connection's thread is its reader
+  thread and calls ``on_message`` and the periodic callbacks itself, one at a
+  time; a slow handler slows reading, which is the backpressure;
+* a plain function ``handler(ws)`` taking a :class:`~wsproto_core.sync.connection.Connection`
+  (``ws.recv()``, ``ws.send()``, iteration...): it runs in the connection's
+  thread while a reader thread fills the bounded receive queue.
+
+Example::
+
+    from wsproto_core.sync import serve
+
+    def echo(ws):
+        for message in ws:
+            ws.send(message)
+
+    with serve(echo, "127.0.0.1", 8765) as server:
+        server.serve_forever()
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import selectors
+import socket
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from ..connection import DEFAULT_MAX_MESSAGE_SIZE, ServerConnection
+from ..events import HTTPRequest, Request
+from ..handlers import SERVER_ERROR, Handler, HandlerConnectionBase, Refuse, Response, Router
+from .connection import Connection, ConnectionClosed, PeriodicTimer, handshake
+
+if TYPE_CHECKING:
+    import ssl as ssl_module
+    from collections.abc import Callable, Sequence
+
+    from ..handlers import Route
+
+__all__ = ["Server", "serve"]
+
+logger = logging.getLogger("wsproto_core.sync")
+
+_Selector: type[selectors.BaseSelector] = getattr(
+    selectors, "PollSelector", selectors.SelectSelector
+)
+
+
+class HandlerConnection(HandlerConnectionBase):
+    """What a :class:`~wsproto_core.handlers.Handler` sees of one connection (threading adapter).
+
+    ``send``, ``close`` and ``call_every`` are safe from any thread. Periodic
+    callbacks run in the connection's reader thread, never at the same time as
+    ``on_message``.
+    """
+
+    __slots__ = ("_ws",)
+
+    def __init__(self, request: Request, route: Route, ws: Connection) -> None:
+        super().__init__(request, route, ws.remote_address)
+        self._ws = ws
+
+    def send(self, message: str | bytes) -> None:
+        """Send a text (``str``) or binary (``bytes``) message; dropped once closed."""
+        with contextlib.suppress(ConnectionClosed):  # on_disconnect tells the handler
+            self._ws.send(message)
+
+    def close(self, code: int = 1000, reason: str = "") -> None:
+        """Start the closing handshake without waiting for it; a second call does nothing."""
+        self._ws.close(code, reason, wait=False)
+
+    def call_every(self, interval: float, callback: Callable[[], object]) -> PeriodicTimer:
+        """Call ``callback()`` every ``interval`` seconds in the reader thread while open."""
+        return self._ws.call_every(interval, callback)
+
+
+class Server:
+    """A listening socket and a thread per connection; create it with :func:`serve`.
+
+    Use it as a context manager: leaving the block shuts it down.
+    """
+
+    __slots__ = (
+        "_app",
+        "_close_timeout",
+        "_connection_options",
+        "_connections",
+        "_handshaking",
+        "_listener",
+        "_lock",
+        "_open_timeout",
+        "_port",
+        "_protocol_options",
+        "_serving",
+        "_shutting_down",
+        "_ssl",
+        "_stopped",
+        "_threads",
+        "_wake",
+    )
+
+    def __init__(
+        self,
+        listener: socket.socket,
+        app: Router | Callable[[Connection], object],
+        *,
+        ssl: ssl_module.SSLContext | None,
+        open_timeout: float,
+        close_timeout: float,
+        connection_options: dict[str, Any],
+        protocol_options: dict[str, Any],
+    ) -> None:
+        self._listener = listener
+        self._port: int = listener.getsockname()[1]
+        self._app = app
+        self._ssl = ssl
+        self._open_timeout = open_timeout
+        self._close_timeout = close_timeout
+        self._connection_options = connection_options
+        self._protocol_options = protocol_options
+        self._lock = threading.Lock()
+        self._connections: set[Connection] = set()
+        self._handshaking: set[socket.socket] = set()
+        self._threads: set[threading.Thread] = set()
+        self._wake = socket.socketpair()
+        self._serving = False
+        self._shutting_down = False
+        self._stopped = threading.Event()
+
+    @property
+    def port(self) -> int:
+        """The port the server listens on (useful after binding port 0)."""
+        return self._port
+
+    def serve_forever(self) -> None:
+        """Accept connections until :meth:`shutdown` is called (from another thread).
+
+        Raises:
+            RuntimeError: The server is already serving or was shut down.
+        """
+        with self._lock:
+            if self._serving or self._shutting_down:
+                raise RuntimeError("the server is already serving or was shut down")
+            self._serving = True
+        listener = self._listener
+        listener.setblocking(False)
+        selector = _Selector()
+        selector.register(listener, selectors.EVENT_READ)
+        selector.register(self._wake[0], selectors.EVENT_READ)
+        try:
+            while True:
+                for key, _ in selector.select():
+                    if key.fileobj is not listener:
+                        return
+                    try:
+                        sock, address = listener.accept()
+                    except BlockingIOError:
+                        continue  # another process won the race, or the client left
+                    except OSError:
+                        logger.exception("accept failed")
+                        time.sleep(0.1)  # out of file descriptors: let connections end
+                        continue
+                    self._start_thread(sock, address)
+        finally:
+            selector.close()
+            listener.close()
+            self._stopped.set()
+
+    def shutdown(self) -> None:
+        """Stop accepting, close every connection with 1001 and wait for them.
+
+        Connections still open after the close timeout are cut. Safe from any
+        thread; calling it again does nothing.
+        """
+        with self._lock:
+            if self._shutting_down:
+                return
+            self._shutting_down = True
+            serving = self._serving
+        if serving:
+            self._wake[1].send(b"\0")
+            self._stopped.wait()
+        else:
+            self._listener.close()
+        for end in self._wake:
+            end.close()
+        with self._lock:
+            connections = list(self._connections)
+            handshaking = list(self._handshaking)
+            threads = [t for t in self._threads if t is not threading.current_thread()]
+        for sock in handshaking:
+            _cut(sock)
+        for ws in connections:
+            ws.close(1001, "server shutting down", wait=False)
+        deadline = time.monotonic() + self._close_timeout
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        for ws in connections:
+            ws.abort()
+        for thread in threads:
+            thread.join()
+
+    def __enter__(self) -> Server:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.shutdown()
+
+    # -- one connection ------------------------------------------------------------
+
+    def _start_thread(self, sock: socket.socket, address: Any) -> None:
+        thread = threading.Thread(
+            target=self._handle, args=(sock, address), name=f"wsproto-conn-{address}", daemon=True
+        )
+        with self._lock:
+            self._threads.add(thread)
+            self._handshaking.add(sock)
+        thread.start()
+
+    def _handle(self, sock: socket.socket, address: Any) -> None:
+        try:
+            self._serve(sock, address)
+        except Exception:
+            logger.exception("connection handler crashed")
+        finally:
+            sock.close()
+            with self._lock:
+                self._handshaking.discard(sock)
+                self._threads.discard(threading.current_thread())
+
+    def _serve(self, sock: socket.socket, address: Any) -> None:
+        deadline = time.monotonic() + self._open_timeout
+        protocol = ServerConnection(**self._protocol_options)
+        try:
+            if self._ssl is not None:
+                tls = self._ssl.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+                with self._lock:
+                    self._handshaking.discard(sock)
+                    self._handshaking.add(tls)
+                sock = tls
+                tls.settimeout(self._open_timeout)
+                tls.do_handshake()
+            events = handshake(sock, protocol, deadline)
+            sock.settimeout(None)
+        except OSError:  # timeouts, resets, TLS failures: nobody to answer
+            sock.close()
+            return
+        finally:
+            with self._lock:
+                self._handshaking.discard(sock)
+        request = events[0]
+        if not isinstance(request, (Request, HTTPRequest)):
+            sock.close()  # HandshakeFailed: the refusal was written
+            return
+        app = self._app
+        if isinstance(app, Router):
+            self._serve_route(sock, protocol, app, request, address)
+        else:
+            self._serve_function(sock, protocol, app, address)
+
+    def _serve_route(
+        self,
+        sock: socket.socket,
+        protocol: ServerConnection,
+        router: Router,
+        request: Request | HTTPRequest,
+        address: Any,
+    ) -> None:
+        decision = router.resolve(request)
+        if isinstance(decision, Response):
+            _refuse(sock, protocol, decision)
+            return
+        assert isinstance(request, Request)
+        handler: Handler = decision.handler
+        conn: HandlerConnection
+
+        def on_message(message: str | bytes) -> None:
+            handler.on_message(conn, message)
+
+        def on_close(code: int, reason: str) -> None:
+            handler.on_disconnect(conn, code, reason)
+
+        ws = Connection(
+            sock,
+            protocol,
+            remote_address=address,
+            on_message=on_message,
+            on_close=on_close,
+            **self._connection_options,
+        )
+        conn = HandlerConnection(request, decision, ws)
+        try:
+            handler.on_connect(conn)
+        except Refuse as refusal:
+            _refuse(sock, protocol, refusal.response())
+            return
+        except Exception:
+            logger.exception("on_connect failed")
+            _refuse(sock, protocol, SERVER_ERROR)
+            return
+        protocol.max_message_size = decision.max_message_size
+        protocol.accept(subprotocol=conn.subprotocol, extra_headers=conn.response_headers)
+        self._register(ws)
+        try:
+            ws.run()
+        finally:
+            self._unregister(ws)
+
+    def _serve_function(
+        self,
+        sock: socket.socket,
+        protocol: ServerConnection,
+        function: Callable[[Connection], object],
+        address: Any,
+    ) -> None:
+        protocol.accept()  # the first of the server's subprotocols the client offered
+        ws = Connection(sock, protocol, remote_address=address, **self._connection_options)
+        self._register(ws)
+        try:
+            ws.start()
+            try:
+                function(ws)
+            except ConnectionClosed:
+                pass
+            except Exception:
+                logger.exception("connection handler failed")
+                ws.close(1011, "internal error")
+            ws.close()
+        finally:
+            self._unregister(ws)
+
+    def _register(self, ws: Connection) -> None:
+        with self._lock:
+            self._connections.add(ws)
+            late = self._shutting_down
+        if late:
+            ws.close(1001, "server shutting down", wait=False)
+
+    def _unregister(self, ws: Connection) -> None:
+        with self._lock:
+            self._connections.discard(ws)
+
+
+def _refuse(sock: socket.socket, protocol: ServerConnection, response: Response) -> None:
+    """Answer the handshake with an HTTP response and close."""
+    protocol.reject(response.status, response.headers, response.body)
+    with contextlib.suppress(OSError):  # the client is gone
+        sock.sendall(protocol.data_to_send())
+    sock.close()
+
+
+def _cut(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):  # already closed
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+def serve(
+    handler: Handler | Router | Callable[[Connection], object],
+    host: str | None,
+    port: int,
+    *,
+    ssl: ssl_module.SSLContext | None = None,
+    open_timeout: float = 10,
+    close_timeout: float = 10,
+    ping_interval: float | None = 20,
+    ping_timeout: float | None = 20,
+    max_queue: int | None = 16,
+    max_message_size: int | None = DEFAULT_MAX_MESSAGE_SIZE,
+    subprotocols: Sequence[str] = (),
+    allow_draft76: bool = True,
+    allow_draft75: bool = False,
+    backlog: int = 128,
+) -> Server:
+    """Listen on ``host``:``port`` and return the :class:`Server`; call ``serve_forever()`` next.
+
+    Args:
+        handler: A :class:`~wsproto_core.handlers.Handler` (served on every
+            path), a :class:`~wsproto_core.handlers.Router`, or a function
+            called with each :class:`~wsproto_core.sync.connection.Connection`
+            in its own thread (the connection is closed when it returns).
+        host: The address to bind (``None`` or ``""``: every interface).
+        port: The port (0: any free port; read :attr:`Server.port`).
+        ssl: A server-side TLS context, to serve ``wss://``.
+        open_timeout: Seconds for the TLS and WebSocket handshakes.
+        close_timeout: Seconds for the closing handshake (and for shutdown).
+        ping_interval: Seconds between keepalive pings (``None``: none).
+        ping_timeout: Seconds to wait for a keepalive pong before failing with 1011.
+        max_queue: Received messages waiting for ``recv()`` (function API; ``None``: no limit).
+        max_message_size: Largest message accepted (``None``: no limit); 1009 beyond.
+            For a router, each route sets its own.
+        subprotocols: Subprotocols spoken, in preference order (for a router, per route;
+            for a handler, its own ``subprotocols`` when this is empty).
+        allow_draft76: Serve draft-hixie-76 clients (for a router, per route).
+        allow_draft75: Serve draft-hixie-75 clients (for a router, per route).
+        backlog: The listen backlog.
+    """
+    secure = ssl is not None
+    app: Router | Callable[[Connection], object]
+    if isinstance(handler, Handler):
+        app = Router.for_handler(
+            handler,
+            max_message_size=max_message_size,
+            subprotocols=tuple(subprotocols) or None,
+            allow_draft76=allow_draft76,
+            allow_draft75=allow_draft75,
+        )
+    else:
+        app = handler
+    if isinstance(app, Router):
+        protocol_options: dict[str, Any] = {**app.connection_options(), "secure": secure}
+    else:
+        protocol_options = {
+            "max_message_size": max_message_size,
+            "subprotocols": tuple(subprotocols),
+            "allow_draft76": allow_draft76,
+            "allow_draft75": allow_draft75,
+            "secure": secure,
+        }
+    listener = socket.create_server((host or "", port), backlog=backlog)
+    return Server(
+        listener,
+        app,
+        ssl=ssl,
+        open_timeout=open_timeout,
+        close_timeout=close_timeout,
+        connection_options={
+            "ping_interval": ping_interval,
+            "ping_timeout": ping_timeout,
+            "close_timeout": close_timeout,
+            "max_queue": max_queue,
+        },
+        protocol_options=protocol_options,
+    )
