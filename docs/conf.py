@@ -1,0 +1,47 @@
+"""Sphinx configuration for the wsproto_core documentation.
+
+Build (CI treats warnings as errors)::
+
+    sphinx-build -W --keep-going -b html docs docs/_build/html
+"""
+
+from __future__ import annotations
+
+import sys
+from importlib import metadata
+from pathlib import Path
+
+# Document the checkout these docs sit in, not whatever copy is installed.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+project = "wsproto_core"
+author = "The wsproto_core authors"
+copyright = "the wsproto_core authors"
+try:
+    release = metadata.version("wsproto-core")
+except metadata.PackageNotFoundError:
+    release = ""
+version = release
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.napoleon",
+    "sphinx.ext.viewcode",
+]
+
+# Google-style docstrings only.
+napoleon_google_docstring = True
+napoleon_numpy_docstring = False
+# "Attributes:" sections become :ivar: fields, so a dataclass field is not
+# described twice (once by napoleon, once by autodoc).
+napoleon_use_ivar = True
+
+autodoc_member_order = "bysource"
+autodoc_typehints = "signature"
+autodoc_preserve_defaults = True
+
+nitpicky = False
+exclude_patterns = ["_build"]
+
+html_theme = "alabaster"
+html_title = f"wsproto_core {release}".strip()
