@@ -205,7 +205,7 @@ class ClientHandshake:
             return None
         try:
             if self._accept is not None:
-                return self._receive_answer(data)
+                return self._receive_answer(data, eof=not data)
             return self._receive_http(data)
         except HandshakeError as exc:
             self._error = exc
@@ -247,7 +247,7 @@ class ClientHandshake:
                 return self._reject()
             elif event is h11.PAUSED:
                 # h11 stops after the 101; what follows is ours.
-                return self._receive_answer(self._h11.trailing_data[0])
+                return self._receive_answer(*self._h11.trailing_data)
 
     def _reject(self) -> Reject:
         """Finish a refusal, its body truncated to ``max_size``."""
@@ -256,13 +256,13 @@ class ClientHandshake:
         self._done = Reject(status, headers, bytes(self._body[: self._max_size]))
         return self._done
 
-    def _receive_answer(self, data: bytes) -> Accept | None:
+    def _receive_answer(self, data: bytes, eof: bool) -> Accept | None:
         """Complete a valid 101: wait for the hixie-76 answer if there is one."""
         assert self._accept is not None
         self._buffer += data
         if self.version == HIXIE_76:
             if len(self._buffer) < hixie.ANSWER_SIZE:
-                if not data:
+                if eof:
                     raise HandshakeError(_EOF_REASON, 101)
                 return None
             # draft-hixie-76 §4.1: the 16 bytes after the headers must be the expected answer.

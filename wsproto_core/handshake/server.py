@@ -247,7 +247,7 @@ class ServerHandshake:
             return None
         try:
             if self._pending is not None:
-                return self._receive_key3(data)
+                return self._receive_key3(data, eof=not data)
             return self._receive_http(data)
         except HandshakeError as exc:
             self._error = exc
@@ -281,9 +281,9 @@ class ServerHandshake:
                 self._pending = result
             elif event is h11.PAUSED:
                 # h11 stops after an Upgrade request; what follows is ours.
-                return self._receive_key3(self._h11.trailing_data[0])
+                return self._receive_key3(*self._h11.trailing_data)
 
-    def _receive_key3(self, data: bytes) -> Request | None:
+    def _receive_key3(self, data: bytes, eof: bool) -> Request | None:
         """Complete a validated request: wait for the hixie-76 key3 if there is one."""
         assert self._pending is not None
         if self.version != HIXIE_76:
@@ -291,7 +291,7 @@ class ServerHandshake:
         else:
             self._key3 += data
             if len(self._key3) < hixie.KEY3_SIZE:
-                if not data:
+                if eof:
                     raise HandshakeError(_EOF_REASON, 400)
                 return None
             self.trailing = self._key3[hixie.KEY3_SIZE :]

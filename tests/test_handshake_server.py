@@ -1,0 +1,802 @@
+"""The server side of the opening handshake (RFC 6455 §4.2; draft-hixie-76 §5; draft-hixie-75)."""
+
+from __future__ import annotations
+
+import pytest
+
+from wsproto_core.errors import HandshakeError, InvalidState
+from wsproto_core.events import HTTPRequest, Request
+from wsproto_core.extensions.base import Extension, ExtensionParams, ServerExtensionFactory
+from wsproto_core.handshake.http import HandshakeArgumentError
+from wsproto_core.handshake.server import ServerHandshake
+
+KEY = "dGhlIHNhbXBsZSBub25jZQ=="
+ACCEPT = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+
+RFC_HEADERS = (
+    "Host: example.com",
+    "Upgrade: websocket",
+    "Connection: Upgrade",
+    f"Sec-WebSocket-Key: {KEY}",
+    "Sec-WebSocket-Version: 13",
+)
+
+HIXIE76_REQUEST = (
+    b"GET /demo HTTP/1.1\r\n"
+    b"Host: example.com\r\n"
+    b"Connection: Upgrade\r\n"
+    b"Sec-WebSocket-Key2: 12998 5 Y3 1  .P00\r\n"
+    b"Sec-WebSocket-Protocol: sample\r\n"
+    b"Upgrade: WebSocket\r\n"
+    b"Sec-WebSocket-Key1: 4 @1  46546xW%0l 1 5\r\n"
+    b"Origin: http://example.com\r\n"
+    b"\r\n"
+)
+KEY3 = b"^n:ds[4U"
+HIXIE76_RESPONSE = (
+    b"HTTP/1.1 101 WebSocket Protocol Handshake\r\n"
+    b"Upgrade: WebSocket\r\n"
+    b"Connection: Upgrade\r\n"
+    b"Sec-WebSocket-Origin: http://example.com\r\n"
+    b"Sec-WebSocket-Location: ws://example.com/demo\r\n"
+    b"Sec-WebSocket-Protocol: sample\r\n"
+    b"\r\n"
+    b"8jKS'y:G*Co,Wxa-"
+)
+
+HIXIE75_REQUEST = (
+    b"GET /demo HTTP/1.1\r\n"
+    b"Upgrade: WebSocket\r\n"
+    b"Connection: Upgrade\r\n"
+    b"Host: example.com\r\n"
+    b"Origin: http://example.com\r\n"
+    b"WebSocket-Protocol: sample\r\n"
+    b"\r\n"
+)
+HIXIE75_RESPONSE = (
+    b"HTTP/1.1 101 Web Socket Protocol Handshake\r\n"
+    b"Upgrade: WebSocket\r\n"
+    b"Connection: Upgrade\r\n"
+    b"WebSocket-Origin: http://example.com\r\n"
+    b"WebSocket-Location: ws://example.com/demo\r\n"
+    b"WebSocket-Protocol: sample\r\n"
+    b"\r\n"
+)
+
+
+def http(*headers: str, method: str = "GET", target: str = "/chat", version: str = "1.1") -> bytes:
+    """Build a request from header lines."""
+    lines = [f"{method} {target} HTTP/{version}", *headers, "", ""]
+    return "\r\n".join(lines).encode("latin-1")
+
+
+def ws(*extra: str, without: tuple[str, ...] = (), version: str = "13", **kwargs: str) -> bytes:
+    """An RFC 6455 request: the standard headers minus ``without``, plus ``extra``."""
+    base = [h for h in RFC_HEADERS if h.split(":")[0] not in without]
+    base = [h.replace("Version: 13", f"Version: {version}") for h in base]
+    return http(*base, *extra, **kwargs)
+
+
+def hixie76(
+    *extra: str, key1: str = "4 @1  46546xW%0l 1 5", key2: str = "12998 5 Y3 1  .P00"
+) -> bytes:
+    """A hixie-76 request with the given keys (no key3)."""
+    return http(
+        "Host: example.com",
+        "Upgrade: WebSocket",
+        "Connection: Upgrade",
+        f"Sec-WebSocket-Key1: {key1}",
+        f"Sec-WebSocket-Key2: {key2}",
+        *extra,
+    )
+
+
+def refused(data: bytes, **options: bool) -> HandshakeError:
+    """Feed ``data``; return the HandshakeError it must raise."""
+    handshake = ServerHandshake(**options)  # type: ignore[arg-type]
+    with pytest.raises(HandshakeError) as info:
+        handshake.receive_data(data)
+    return info.value
+
+
+def accepted(data: bytes, **options: object) -> tuple[ServerHandshake, Request]:
+    """Feed ``data``; return the handshake and the request it must produce."""
+    handshake = ServerHandshake(**options)  # type: ignore[arg-type]
+    event = handshake.receive_data(data)
+    assert isinstance(event, Request)
+    return handshake, event
+
+
+def parse(response: bytes) -> tuple[str, list[tuple[str, str]], bytes]:
+    """Split a response into its status line, headers and body."""
+    head, _, body = response.partition(b"\r\n\r\n")
+    status, *lines = head.decode("latin-1").split("\r\n")
+    return status, [tuple(line.split(": ", 1)) for line in lines], body  # type: ignore[misc]
+
+
+class Dummy(Extension):
+    """An extension that changes nothing."""
+
+    name = "x-dummy"
+
+    def decode(self, opcode: int, rsv: int, payload: bytes, fin: bool) -> bytes:
+        return payload
+
+    def encode(self, opcode: int, payload: bytes, fin: bool) -> tuple[int, bytes]:
+        return 0, payload
+
+
+class DummyFactory(ServerExtensionFactory):
+    """Accepts every ``x-dummy`` offer, answering with ``ok``."""
+
+    name = "x-dummy"
+
+    def accept(self, offer: ExtensionParams) -> tuple[ExtensionParams, Extension] | None:
+        return (("ok", None),), Dummy()
+
+
+# -- RFC 6455 requests ------------------------------------------------------------------------
+
+
+def test_rfc6455_request_produces_the_request_event() -> None:
+    _, event = accepted(ws("Origin: http://example.com"))
+    assert event.target == "/chat"
+    assert event.host == "example.com"
+    assert event.version == 13
+    assert event.origin == "http://example.com"
+    assert event.headers[0] == ("Host", "example.com")
+
+
+def test_request_headers_keep_their_case_and_latin1_text() -> None:
+    _, event = accepted(ws("X-Name: caf\xe9"))
+    assert ("X-Name", "caf\xe9") in event.headers
+
+
+@pytest.mark.parametrize("version", ["13", "8", "7"])
+def test_each_rfc6455_version_is_detected(version: str) -> None:
+    handshake, event = accepted(ws(version=version))
+    assert event.version == int(version)
+    assert handshake.version == int(version)
+
+
+def test_version_13_origin_comes_from_origin() -> None:
+    _, event = accepted(ws("Sec-WebSocket-Origin: http://b", "Origin: http://a"))
+    assert event.origin == "http://a"
+
+
+@pytest.mark.parametrize("version", ["8", "7"])
+def test_versions_7_and_8_origin_comes_from_sec_websocket_origin(version: str) -> None:
+    _, event = accepted(ws("Origin: http://a", "Sec-WebSocket-Origin: http://b", version=version))
+    assert event.origin == "http://b"
+
+
+def test_version_8_origin_may_come_from_origin() -> None:
+    _, event = accepted(ws("Origin: http://a", version="8"))
+    assert event.origin == "http://a"
+
+
+def test_request_without_origin_has_none() -> None:
+    _, event = accepted(ws())
+    assert event.origin is None
+
+
+def test_subprotocols_are_read_from_every_header() -> None:
+    _, event = accepted(ws("Sec-WebSocket-Protocol: chat, superchat", "Sec-WebSocket-Protocol: v2"))
+    assert event.subprotocols == ("chat", "superchat", "v2")
+
+
+def test_extension_offers_are_listed_normalized() -> None:
+    _, event = accepted(ws("Sec-WebSocket-Extensions: a;x=1, b", "Sec-WebSocket-Extensions: c"))
+    assert event.extensions == ("a; x=1", "b", "c")
+
+
+def test_upgrade_token_is_case_insensitive() -> None:
+    accepted(ws("Upgrade: WebSocket", without=("Upgrade",)))
+
+
+def test_upgrade_may_list_several_protocols() -> None:
+    accepted(ws("Upgrade: h2c, websocket", without=("Upgrade",)))
+
+
+def test_connection_may_list_several_tokens() -> None:
+    accepted(ws("Connection: keep-alive, Upgrade", without=("Connection",)))
+
+
+def test_connection_may_come_in_several_headers() -> None:
+    accepted(ws("Connection: keep-alive", "Connection: upgrade", without=("Connection",)))
+
+
+def test_empty_content_length_is_allowed() -> None:
+    accepted(ws("Content-Length: 0"))
+
+
+def test_accept_writes_the_rfc6455_101_response() -> None:
+    handshake, _ = accepted(ws())
+    response, extensions, subprotocol = handshake.accept()
+    assert response == (
+        b"HTTP/1.1 101 Switching Protocols\r\n"
+        b"Upgrade: websocket\r\n"
+        b"Connection: Upgrade\r\n"
+        b"Sec-WebSocket-Accept: " + ACCEPT.encode() + b"\r\n"
+        b"\r\n"
+    )
+    assert extensions == []
+    assert subprotocol is None
+
+
+@pytest.mark.parametrize("version", ["8", "7"])
+def test_versions_7_and_8_use_the_same_accept_key(version: str) -> None:
+    handshake, _ = accepted(ws(version=version))
+    assert ("Sec-WebSocket-Accept", ACCEPT) in parse(handshake.accept()[0])[1]
+
+
+def test_accept_picks_the_servers_first_preference_the_client_offered() -> None:
+    handshake, _ = accepted(ws("Sec-WebSocket-Protocol: a, b, c"), subprotocols=["x", "c", "b"])
+    response, _, subprotocol = handshake.accept()
+    assert subprotocol == "c"
+    assert ("Sec-WebSocket-Protocol", "c") in parse(response)[1]
+
+
+def test_accept_picks_no_subprotocol_when_none_matches() -> None:
+    handshake, _ = accepted(ws("Sec-WebSocket-Protocol: a"), subprotocols=["b"])
+    response, _, subprotocol = handshake.accept()
+    assert subprotocol is None
+    assert "Sec-WebSocket-Protocol" not in dict(parse(response)[1])
+
+
+def test_accept_takes_an_explicit_offered_subprotocol() -> None:
+    handshake, _ = accepted(ws("Sec-WebSocket-Protocol: a, b"), subprotocols=["a"])
+    assert handshake.accept("b")[2] == "b"
+
+
+def test_accept_refuses_a_subprotocol_the_client_did_not_offer() -> None:
+    handshake, _ = accepted(ws("Sec-WebSocket-Protocol: a"))
+    with pytest.raises(HandshakeArgumentError, match="did not offer"):
+        handshake.accept("b")
+    assert isinstance(HandshakeArgumentError("x"), ValueError)
+
+
+def test_accept_negotiates_extensions() -> None:
+    handshake, _ = accepted(
+        ws("Sec-WebSocket-Extensions: other, x-dummy; p=1"), extensions=[DummyFactory()]
+    )
+    response, extensions, _ = handshake.accept()
+    assert ("Sec-WebSocket-Extensions", "x-dummy; ok") in parse(response)[1]
+    assert [type(e) for e in extensions] == [Dummy]
+
+
+def test_accept_appends_extra_headers() -> None:
+    handshake, _ = accepted(ws())
+    response = handshake.accept(extra_headers=[("X-Server", "test")])[0]
+    assert parse(response)[1][-1] == ("X-Server", "test")
+
+
+def test_accept_refuses_a_header_http_cannot_carry() -> None:
+    handshake, _ = accepted(ws())
+    with pytest.raises(HandshakeArgumentError):
+        handshake.accept(extra_headers=[("X-Bad", "a\r\nb")])
+
+
+def test_reject_still_works_after_a_refused_accept_header() -> None:
+    handshake, _ = accepted(ws())
+    with pytest.raises(HandshakeArgumentError):
+        handshake.accept(extra_headers=[("Bad Name", "x")])
+    assert handshake.reject(403).startswith(b"HTTP/1.1 403 Forbidden\r\n")
+
+
+def test_accept_twice_is_invalid_state() -> None:
+    handshake, _ = accepted(ws())
+    handshake.accept()
+    with pytest.raises(InvalidState):
+        handshake.accept()
+
+
+def test_accept_before_a_request_is_invalid_state() -> None:
+    with pytest.raises(InvalidState):
+        ServerHandshake().accept()
+
+
+def test_accept_of_a_plain_http_request_is_invalid_state() -> None:
+    handshake = ServerHandshake(accept_plain_http=True)
+    handshake.receive_data(http("Host: h"))
+    with pytest.raises(InvalidState):
+        handshake.accept()
+
+
+# -- refusals ---------------------------------------------------------------------------------
+
+
+def test_malformed_http_is_refused_with_400() -> None:
+    error = refused(b"NOT HTTP\r\n\r\n")
+    assert error.status == 400
+    assert "malformed" in error.reason
+
+
+def test_headers_over_max_size_arriving_in_pieces_are_refused_with_431() -> None:
+    handshake = ServerHandshake(max_size=1024)
+    with pytest.raises(HandshakeError) as info:
+        for _ in range(100):
+            handshake.receive_data(
+                b"X-Filler: " + b"a" * 100 + b"\r\n" if _ else b"GET / HTTP/1.1\r\n"
+            )
+    assert info.value.status == 431
+
+
+def test_headers_over_max_size_arriving_whole_are_refused_with_431() -> None:
+    error = refused(ws("X-Filler: " + "a" * 2000), max_size=1024)  # type: ignore[arg-type]
+    assert error.status == 431
+
+
+def test_websocket_request_with_another_method_is_refused_with_405() -> None:
+    error = refused(ws(method="POST"))
+    assert (error.status, error.headers) == (405, (("Allow", "GET"),))
+
+
+def test_http_1_0_websocket_request_is_refused_with_400() -> None:
+    error = refused(
+        ws(version="13", **{"version": "13"}) if False else ws().replace(b"HTTP/1.1", b"HTTP/1.0")
+    )
+    assert error.status == 400
+    assert "HTTP/1.1" in error.reason
+
+
+def test_request_without_host_is_refused_with_400() -> None:
+    error = refused(ws(without=("Host",)))
+    assert error.status == 400
+    assert "Host" in error.reason
+
+
+def test_connection_without_upgrade_is_refused_with_400() -> None:
+    error = refused(ws("Connection: keep-alive", without=("Connection",)))
+    assert error.status == 400
+    assert "Connection" in error.reason
+
+
+def test_missing_connection_is_refused_with_400() -> None:
+    assert refused(ws(without=("Connection",))).status == 400
+
+
+@pytest.mark.parametrize("header", ["Content-Length: 5", "Transfer-Encoding: chunked"])
+def test_websocket_request_with_a_body_is_refused_with_400(header: str) -> None:
+    error = refused(ws(header))
+    assert error.status == 400
+    assert "body" in error.reason
+
+
+@pytest.mark.parametrize("version", ["14", "6", "0", "abc", "13, 8"])
+def test_unsupported_version_is_refused_with_426_listing_ours(version: str) -> None:
+    error = refused(ws(version=version))
+    assert error.status == 426
+    assert error.headers == (("Sec-WebSocket-Version", "13, 8, 7"),)
+
+
+def test_two_version_headers_are_refused_with_426() -> None:
+    error = refused(ws("Sec-WebSocket-Version: 8"))
+    assert (error.status, error.headers) == (426, (("Sec-WebSocket-Version", "13, 8, 7"),))
+
+
+def test_key_without_version_is_refused_with_426() -> None:
+    error = refused(ws(without=("Sec-WebSocket-Version",)))
+    assert (error.status, error.headers) == (426, (("Sec-WebSocket-Version", "13, 8, 7"),))
+
+
+def test_version_without_key_is_refused_with_400() -> None:
+    error = refused(ws(without=("Sec-WebSocket-Key",)))
+    assert error.status == 400
+    assert "Sec-WebSocket-Key" in error.reason
+
+
+def test_two_keys_are_refused_with_400() -> None:
+    error = refused(ws(f"Sec-WebSocket-Key: {KEY}"))
+    assert error.status == 400
+    assert "exactly one" in error.reason
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "AAAAAAAAAAAAAAAAAAAA",
+        "AAAAAAAAAAAAAAAAAAAAAAA=",
+        "not base64 at all!",
+        "AAAAAAAAAAAAAAAAAAAAAA",
+    ],
+)
+def test_key_not_base64_of_16_bytes_is_refused_with_400(key: str) -> None:
+    error = refused(ws(f"Sec-WebSocket-Key: {key}", without=("Sec-WebSocket-Key",)))
+    assert error.status == 400
+    assert "base64" in error.reason
+
+
+def test_invalid_subprotocol_header_is_refused_with_400() -> None:
+    assert refused(ws("Sec-WebSocket-Protocol: a b")).status == 400
+
+
+def test_invalid_extension_header_is_refused_with_400() -> None:
+    assert refused(ws("Sec-WebSocket-Extensions: a;;")).status == 400
+
+
+def test_plain_get_is_refused_with_426_naming_websocket() -> None:
+    error = refused(http("Host: h"))
+    assert error.status == 426
+    assert error.headers == (("Upgrade", "websocket"), ("Sec-WebSocket-Version", "13, 8, 7"))
+
+
+def test_plain_request_with_another_method_is_refused_with_405() -> None:
+    error = refused(http("Host: h", method="POST"))
+    assert (error.status, error.headers) == (405, (("Allow", "GET"),))
+
+
+def test_upgrade_to_another_protocol_is_refused_with_426() -> None:
+    assert refused(http("Host: h", "Upgrade: h2c", "Connection: Upgrade")).status == 426
+
+
+def test_eof_before_any_byte_is_refused_with_400() -> None:
+    error = refused(b"")
+    assert (error.status, error.reason) == (400, "connection closed during the handshake")
+
+
+def test_eof_within_the_headers_is_refused_with_400() -> None:
+    handshake = ServerHandshake()
+    handshake.receive_data(ws()[:30])
+    with pytest.raises(HandshakeError, match="connection closed during the handshake") as info:
+        handshake.receive_data(b"")
+    assert info.value.status == 400
+
+
+def test_error_is_raised_again_on_later_calls() -> None:
+    handshake = ServerHandshake()
+    with pytest.raises(HandshakeError) as first:
+        handshake.receive_data(http("Host: h"))
+    with pytest.raises(HandshakeError) as second:
+        handshake.receive_data(ws())
+    assert second.value is first.value
+
+
+def test_refuse_writes_status_headers_and_reason_as_body() -> None:
+    handshake = ServerHandshake()
+    with pytest.raises(HandshakeError) as info:
+        handshake.receive_data(ws(version="99"))
+    response = handshake.refuse(info.value)
+    body = info.value.reason.encode()
+    assert response == (
+        b"HTTP/1.1 426 Upgrade Required\r\n"
+        b"Sec-WebSocket-Version: 13, 8, 7\r\n"
+        b"Content-Type: text/plain; charset=utf-8\r\n"
+        b"Content-Length: " + str(len(body)).encode() + b"\r\n"
+        b"Connection: close\r\n"
+        b"\r\n" + body
+    )
+
+
+def test_refuse_answers_malformed_http() -> None:
+    handshake = ServerHandshake()
+    with pytest.raises(HandshakeError) as info:
+        handshake.receive_data(b"\x00\x01\x02\r\n\r\n")
+    assert handshake.refuse(info.value).startswith(b"HTTP/1.1 400 Bad Request\r\n")
+
+
+def test_refuse_of_an_error_without_status_uses_400() -> None:
+    handshake = ServerHandshake()
+    assert handshake.refuse(HandshakeError("x", None)).startswith(b"HTTP/1.1 400 ")
+
+
+# -- plain HTTP -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_plain_request_is_handed_over_when_plain_http_is_accepted(method: str) -> None:
+    handshake = ServerHandshake(accept_plain_http=True)
+    event = handshake.receive_data(
+        http("Host: h", "Accept: text/html", method=method, target="/i?q")
+    )
+    assert event == HTTPRequest(method, "/i?q", (("Host", "h"), ("Accept", "text/html")))
+    assert handshake.event == event
+
+
+def test_plain_http_1_0_request_is_handed_over() -> None:
+    handshake = ServerHandshake(accept_plain_http=True)
+    assert isinstance(handshake.receive_data(http(version="1.0")), HTTPRequest)
+
+
+def test_plain_request_with_another_method_is_refused_with_405_when_plain_http_is_accepted() -> (
+    None
+):
+    error = refused(http("Host: h", method="DELETE"), accept_plain_http=True)
+    assert (error.status, error.headers) == (405, (("Allow", "GET, HEAD"),))
+
+
+def test_upgrade_to_another_protocol_is_plain_http_when_accepted() -> None:
+    handshake = ServerHandshake(accept_plain_http=True)
+    assert isinstance(handshake.receive_data(http("Host: h", "Upgrade: h2c")), HTTPRequest)
+
+
+def test_websocket_request_is_still_a_request_when_plain_http_is_accepted() -> None:
+    accepted(ws(), accept_plain_http=True)
+
+
+def test_reject_answers_a_plain_request_with_a_body() -> None:
+    handshake = ServerHandshake(accept_plain_http=True)
+    handshake.receive_data(http("Host: h"))
+    response = handshake.reject(200, [("Content-Type", "text/html")], b"<p>hi</p>")
+    assert response == (
+        b"HTTP/1.1 200 OK\r\n"
+        b"Content-Type: text/html\r\n"
+        b"Content-Length: 9\r\n"
+        b"Connection: close\r\n"
+        b"\r\n"
+        b"<p>hi</p>"
+    )
+
+
+def test_reject_of_head_sends_the_length_but_no_body() -> None:
+    handshake = ServerHandshake(accept_plain_http=True)
+    handshake.receive_data(http("Host: h", method="HEAD"))
+    response = handshake.reject(200, [], b"<p>hi</p>")
+    assert response == b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\nConnection: close\r\n\r\n"
+
+
+def test_reject_replaces_the_applications_framing_headers() -> None:
+    handshake, _ = accepted(ws())
+    response = handshake.reject(
+        403, [("content-length", "99"), ("Connection", "keep-alive"), ("X", "y")], b"no"
+    )
+    assert parse(response)[1] == [("X", "y"), ("Content-Length", "2"), ("Connection", "close")]
+
+
+def test_reject_with_an_unknown_status_has_an_empty_reason() -> None:
+    handshake, _ = accepted(ws())
+    assert handshake.reject(599).startswith(b"HTTP/1.1 599 \r\n")
+
+
+@pytest.mark.parametrize(
+    ("status", "body"), [(101, b""), (199, b""), (600, b""), (204, b"x"), (304, b"x")]
+)
+def test_reject_refuses_a_status_it_cannot_send(status: int, body: bytes) -> None:
+    handshake, _ = accepted(ws())
+    with pytest.raises(HandshakeArgumentError):
+        handshake.reject(status, body=body)
+
+
+def test_reject_before_a_request_is_allowed() -> None:
+    assert ServerHandshake().reject(503).startswith(b"HTTP/1.1 503 Service Unavailable\r\n")
+
+
+def test_reject_after_accept_is_invalid_state() -> None:
+    handshake, _ = accepted(ws())
+    handshake.accept()
+    with pytest.raises(InvalidState):
+        handshake.reject(403)
+
+
+def test_reject_twice_is_invalid_state() -> None:
+    handshake, _ = accepted(ws())
+    handshake.reject(403)
+    with pytest.raises(InvalidState):
+        handshake.reject(403)
+
+
+# -- trailing bytes ---------------------------------------------------------------------------
+
+
+def test_bytes_after_the_request_are_kept_in_trailing() -> None:
+    handshake, _ = accepted(ws() + b"\x81\x85frame")
+    assert handshake.trailing == b"\x81\x85frame"
+
+
+def test_bytes_after_the_request_event_are_appended_to_trailing() -> None:
+    handshake, _ = accepted(ws() + b"one")
+    assert handshake.receive_data(b"two") is None
+    assert handshake.trailing == b"onetwo"
+
+
+def test_request_split_in_single_bytes_is_read() -> None:
+    handshake = ServerHandshake()
+    data = ws() + b"tail"
+    results = [handshake.receive_data(data[i : i + 1]) for i in range(len(data))]
+    assert sum(isinstance(r, Request) for r in results) == 1
+    assert handshake.trailing == b"tail"
+
+
+# -- draft-hixie-76 ---------------------------------------------------------------------------
+
+
+def test_hixie76_spec_example_byte_for_byte() -> None:
+    handshake, event = accepted(HIXIE76_REQUEST + KEY3, subprotocols=["sample"])
+    assert event.version == "hixie-76"
+    assert event.origin == "http://example.com"
+    assert event.subprotocols == ("sample",)
+    response, extensions, subprotocol = handshake.accept()
+    assert response == HIXIE76_RESPONSE
+    assert (extensions, subprotocol) == ([], "sample")
+
+
+@pytest.mark.parametrize("split", range(len(KEY3) + 1))
+@pytest.mark.parametrize("frames", [b"", b"\x00hello\xff"])
+def test_hixie76_key3_in_every_split_is_read_and_frames_kept(split: int, frames: bytes) -> None:
+    handshake = ServerHandshake()
+    first = handshake.receive_data(HIXIE76_REQUEST + KEY3[:split])
+    if split < len(KEY3):
+        assert first is None
+        assert handshake.event is None
+        assert handshake.version == "hixie-76"
+        assert isinstance(handshake.receive_data(KEY3[split:] + frames), Request)
+    else:
+        assert isinstance(first, Request)
+        handshake.receive_data(frames)
+    assert handshake.trailing == frames
+    assert handshake.accept("sample")[0] == HIXIE76_RESPONSE
+
+
+def test_hixie76_key3_one_byte_at_a_time() -> None:
+    handshake = ServerHandshake()
+    assert handshake.receive_data(HIXIE76_REQUEST) is None
+    results = [handshake.receive_data(KEY3[i : i + 1]) for i in range(len(KEY3))]
+    assert results[:-1] == [None] * 7
+    assert isinstance(results[-1], Request)
+    assert handshake.trailing == b""
+
+
+def test_hixie76_eof_before_key3_is_complete_is_refused_with_400() -> None:
+    handshake = ServerHandshake()
+    handshake.receive_data(HIXIE76_REQUEST + KEY3[:5])
+    with pytest.raises(HandshakeError, match="connection closed during the handshake") as info:
+        handshake.receive_data(b"")
+    assert info.value.status == 400
+
+
+def test_hixie76_accept_before_key3_is_invalid_state() -> None:
+    handshake = ServerHandshake()
+    handshake.receive_data(HIXIE76_REQUEST)
+    with pytest.raises(InvalidState):
+        handshake.accept()
+
+
+def test_hixie76_without_origin_sends_no_origin() -> None:
+    handshake, _ = accepted(hixie76() + KEY3)
+    headers = dict(parse(handshake.accept()[0])[1])
+    assert "Sec-WebSocket-Origin" not in headers
+
+
+def test_hixie76_secure_location_is_wss() -> None:
+    handshake, _ = accepted(HIXIE76_REQUEST + KEY3, secure=True)
+    assert ("Sec-WebSocket-Location", "wss://example.com/demo") in parse(handshake.accept()[0])[1]
+
+
+def test_hixie76_protocol_value_is_one_subprotocol() -> None:
+    _, event = accepted(hixie76("Sec-WebSocket-Protocol: a, b") + KEY3)
+    assert event.subprotocols == ("a, b",)
+
+
+def test_hixie76_ignores_extension_offers() -> None:
+    handshake, _ = accepted(
+        hixie76("Sec-WebSocket-Extensions: x-dummy") + KEY3, extensions=[DummyFactory()]
+    )
+    response, extensions, _ = handshake.accept()
+    assert extensions == []
+    assert b"Extensions" not in response
+
+
+def test_hixie76_disabled_is_refused_with_400() -> None:
+    error = refused(HIXIE76_REQUEST + KEY3, allow_draft76=False)
+    assert error.status == 400
+    assert "hixie-76" in error.reason
+
+
+@pytest.mark.parametrize(
+    ("key1", "rule"),
+    [
+        ("abc def", "no digits"),
+        ("42949 67296", "greater than 4294967295"),
+        ("12345", "no spaces"),
+        ("7 x x", "not an integral multiple"),
+    ],
+)
+def test_hixie76_invalid_key1_is_refused_with_400_naming_the_rule(key1: str, rule: str) -> None:
+    error = refused(hixie76(key1=key1) + KEY3)
+    assert error.status == 400
+    assert "Sec-WebSocket-Key1" in error.reason
+    assert rule in error.reason
+
+
+def test_hixie76_invalid_key2_is_refused_with_400() -> None:
+    error = refused(hixie76(key2="12345") + KEY3)
+    assert error.status == 400
+    assert "Sec-WebSocket-Key2" in error.reason
+
+
+def test_hixie76_missing_key2_is_refused_with_400() -> None:
+    request = HIXIE76_REQUEST.replace(b"Sec-WebSocket-Key2", b"X-Other")
+    error = refused(request + KEY3)
+    assert error.status == 400
+    assert "Sec-WebSocket-Key2" in error.reason
+
+
+def test_hixie76_duplicate_key1_is_refused_with_400() -> None:
+    assert refused(hixie76("Sec-WebSocket-Key1: 1 1") + KEY3).status == 400
+
+
+# -- draft-hixie-75 ---------------------------------------------------------------------------
+
+
+def test_hixie75_spec_example_byte_for_byte() -> None:
+    handshake, event = accepted(HIXIE75_REQUEST + b"\x00hi\xff", allow_draft75=True)
+    assert event.version == "hixie-75"
+    assert event.subprotocols == ("sample",)
+    assert handshake.trailing == b"\x00hi\xff"
+    assert handshake.accept("sample")[0] == HIXIE75_RESPONSE
+
+
+def test_hixie75_secure_location_is_wss() -> None:
+    handshake, _ = accepted(HIXIE75_REQUEST, allow_draft75=True, secure=True)
+    assert ("WebSocket-Location", "wss://example.com/demo") in parse(handshake.accept()[0])[1]
+
+
+def test_hixie75_disabled_is_refused_with_400() -> None:
+    error = refused(HIXIE75_REQUEST)
+    assert error.status == 400
+    assert "hixie-75" in error.reason
+
+
+# -- embedding --------------------------------------------------------------------------------
+
+
+def test_from_request_with_text_headers() -> None:
+    headers = [tuple(line.split(": ", 1)) for line in RFC_HEADERS]
+    handshake = ServerHandshake.from_request("GET", "/chat", headers, b"frames")  # type: ignore[arg-type]
+    assert isinstance(handshake.event, Request)
+    assert handshake.event.version == 13
+    assert handshake.trailing == b"frames"
+
+
+def test_from_request_with_bytes_headers() -> None:
+    headers = [
+        (b"host", b"h"),
+        (b"upgrade", b"websocket"),
+        (b"connection", b"upgrade"),
+        (b"sec-websocket-key", KEY.encode()),
+        (b"sec-websocket-version", b"13"),
+    ]
+    handshake = ServerHandshake.from_request("GET", "/", headers, subprotocols=["a"])
+    assert isinstance(handshake.event, Request)
+    assert handshake.event.headers[0] == ("host", "h")
+
+
+def test_from_request_waits_for_an_incomplete_hixie76_key3() -> None:
+    head, _, _ = HIXIE76_REQUEST.partition(b"\r\n\r\n")
+    headers = [tuple(line.split(b": ", 1)) for line in head.split(b"\r\n")[1:]]
+    handshake = ServerHandshake.from_request("GET", "/demo", headers, KEY3[:3])  # type: ignore[arg-type]
+    assert handshake.event is None
+    assert isinstance(handshake.receive_data(KEY3[3:]), Request)
+    assert handshake.accept("sample")[0] == HIXIE76_RESPONSE
+
+
+def test_from_request_validates_at_once() -> None:
+    with pytest.raises(HandshakeError) as info:
+        ServerHandshake.from_request("GET", "/", [("Host", "h")])
+    assert info.value.status == 426
+
+
+@pytest.mark.parametrize(
+    ("method", "headers"),
+    [
+        ("GET", [("Upgrade", "websocket")]),
+        ("GET", [("Host", "a\r\nb")]),
+        ("G T", [("Host", "h")]),
+        ("GET", [("Host", "\u20ac")]),
+    ],
+)
+def test_from_request_of_an_unwritable_request_is_refused_with_400(
+    method: str, headers: list[tuple[str, str]]
+) -> None:
+    with pytest.raises(HandshakeError) as info:
+        ServerHandshake.from_request(method, "/", headers)
+    assert info.value.status == 400
+
+
+def test_receive_request_leaves_the_handshake_able_to_refuse() -> None:
+    handshake = ServerHandshake()
+    with pytest.raises(HandshakeError) as info:
+        handshake.receive_request("POST", "/", [("Host", "h")])
+    assert handshake.refuse(info.value).startswith(
+        b"HTTP/1.1 405 Method Not Allowed\r\nAllow: GET\r\n"
+    )
