@@ -428,6 +428,8 @@ class WebSocket(asyncio.Protocol):
     def _on_pong(self, payload: bytes) -> None:
         if payload == self._keepalive_payload:
             self._keepalive_payload = None
+            if self._keepalive_handle is not None:
+                self._keepalive_handle.cancel()
             self._schedule_keepalive()
         if payload in self._pings:
             # A pong acknowledges its ping and every ping sent before it.

@@ -1,0 +1,602 @@
+"""The asyncio server over real loopback sockets: messages, limits, timeouts, shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+from asyncio_helpers import RawClient, async_test
+
+from wsproto_core.asyncio import (
+    ConnectionClosedError,
+    ConnectionClosedOK,
+    HandshakeRejected,
+    Server,
+    WebSocket,
+    connect,
+    serve,
+)
+from wsproto_core.events import Close, Ping, TextMessage
+from wsproto_core.examples import EchoHandler
+from wsproto_core.handlers import Handler, HandlerConnection, Refuse, Router
+
+
+async def echo(ws: WebSocket) -> None:
+    async for message in ws:
+        await ws.send(message)
+
+
+def url(server: Server, path: str = "/") -> str:
+    return f"ws://127.0.0.1:{server.port}{path}"
+
+
+class Recorder(Handler):
+    """Records every callback; echoes messages."""
+
+    def __init__(self) -> None:
+        self.messages: list[str | bytes] = []
+        self.closed: asyncio.Future[tuple[int, str]] | None = None
+        self.connected = asyncio.Event()
+        self.conn: HandlerConnection | None = None
+
+    def on_connect(self, conn: HandlerConnection) -> None:
+        self.closed = asyncio.get_running_loop().create_future()
+        self.conn = conn
+        self.connected.set()
+
+    def on_message(self, conn: HandlerConnection, message: str | bytes) -> None:
+        self.messages.append(message)
+        conn.send(message)
+
+    def on_disconnect(self, conn: HandlerConnection, close_code: int, reason: str) -> None:
+        assert self.closed is not None
+        self.closed.set_result((close_code, reason))
+
+
+# --- messages -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["coroutine", "handler"])
+@async_test
+async def test_text_message_is_echoed(mode: str) -> None:
+    handler = echo if mode == "coroutine" else EchoHandler()
+    async with serve(handler, port=0) as server, connect(url(server)) as ws:
+        await ws.send("héllo")
+        assert await ws.recv() == "héllo"
+
+
+@pytest.mark.parametrize("mode", ["coroutine", "handler"])
+@async_test
+async def test_binary_message_is_echoed_as_binary(mode: str) -> None:
+    handler = echo if mode == "coroutine" else EchoHandler()
+    async with serve(handler, port=0) as server, connect(url(server)) as ws:
+        await ws.send(b"\x00\xff")
+        assert await ws.recv() == b"\x00\xff"
+
+
+@async_test
+async def test_fragmented_message_arrives_whole() -> None:
+    async with serve(echo, port=0) as server, connect(url(server)) as ws:
+        await ws.send(["frag", "men", "ted"])
+        assert await ws.recv() == "fragmented"
+
+
+@async_test
+async def test_message_over_16_mib_is_echoed() -> None:
+    payload = bytes(range(256)) * (17 * 4096)  # 17 MiB
+    server = await serve(EchoHandler(), port=0)
+    async with server, connect(url(server)) as ws:
+        await ws.send(payload)
+        assert await ws.recv() == payload
+
+
+@async_test
+async def test_message_over_the_route_limit_closes_with_1009() -> None:
+    router = Router()
+    handler = Recorder()
+    router.route("/small", handler, max_message_size=1024)
+    async with serve(router, port=0) as server:
+        async with connect(url(server, "/small")) as ws:
+            await ws.send("x" * 1024)
+            assert await ws.recv() == "x" * 1024
+            await ws.send("x" * 1025)
+            with pytest.raises(ConnectionClosedError) as info:
+                await ws.recv()
+            assert info.value.code == 1009
+        assert handler.closed is not None
+        assert (await handler.closed)[0] == 1009
+
+
+@async_test
+async def test_serve_max_message_size_applies_in_coroutine_mode() -> None:
+    async with serve(echo, port=0, max_message_size=10) as server, connect(url(server)) as ws:
+        await ws.send("x" * 11)
+        with pytest.raises(ConnectionClosedError) as info:
+            await ws.recv()
+        assert info.value.code == 1009
+
+
+# --- ping, pong, close ----------------------------------------------------------------------------
+
+
+@async_test
+async def test_client_ping_is_answered() -> None:
+    async with serve(echo, port=0) as server, connect(url(server)) as ws:
+        waiter = await ws.ping(b"abc")
+        assert await waiter >= 0
+
+
+@async_test
+async def test_server_ping_is_answered_by_the_client() -> None:
+    latencies: list[float] = []
+
+    async def pinger(ws: WebSocket) -> None:
+        latencies.append(await (await ws.ping()))
+
+    async with serve(pinger, port=0) as server, connect(url(server)) as ws:
+        with pytest.raises(ConnectionClosedOK):
+            await ws.recv()
+    assert len(latencies) == 1
+
+
+@async_test
+async def test_client_close_is_reported_to_the_handler_with_its_code() -> None:
+    handler = Recorder()
+    async with serve(handler, port=0) as server:
+        ws = await connect(url(server))
+        await ws.close(4001, "done here")
+        assert ws.close_code == 4001
+        assert handler.closed is not None
+        assert await handler.closed == (4001, "done here")
+
+
+@async_test
+async def test_server_close_reaches_the_client() -> None:
+    async def closer(ws: WebSocket) -> None:
+        await ws.close(4002, "bye")
+
+    async with serve(closer, port=0) as server, connect(url(server)) as ws:
+        with pytest.raises(ConnectionClosedError) as info:
+            await ws.recv()
+        assert (info.value.code, info.value.reason) == (4002, "bye")
+
+
+@async_test
+async def test_returning_from_a_coroutine_handler_closes_with_1000() -> None:
+    async def quick(ws: WebSocket) -> None:
+        return None
+
+    async with serve(quick, port=0) as server, connect(url(server)) as ws:
+        with pytest.raises(ConnectionClosedOK) as info:
+            await ws.recv()
+        assert info.value.code == 1000
+
+
+@async_test
+async def test_abrupt_eof_is_reported_as_1006() -> None:
+    handler = Recorder()
+    async with serve(handler, port=0) as server:
+        raw = await RawClient.open(server.port)
+        await handler.connected.wait()
+        raw.writer.transport.abort()
+        assert handler.closed is not None
+        assert (await handler.closed)[0] == 1006
+
+
+@async_test
+async def test_failing_coroutine_handler_closes_with_1011() -> None:
+    async def broken(ws: WebSocket) -> None:
+        raise RuntimeError("boom")
+
+    async with serve(broken, port=0) as server, connect(url(server)) as ws:
+        with pytest.raises(ConnectionClosedError) as info:
+            await ws.recv()
+        assert info.value.code == 1011
+
+
+# --- timeouts -------------------------------------------------------------------------------------
+
+
+@async_test
+async def test_peer_that_stops_answering_pings_is_closed_with_1011() -> None:
+    async with serve(echo, port=0, ping_interval=0.05, ping_timeout=0.05) as server:
+        raw = await RawClient.open(server.port)
+        await raw.until(Ping)  # never answered: data_to_send() is not written
+        close = await raw.until(Close)
+        assert close.code == 1011
+        assert await raw.eof() == b""
+        raw.close()
+
+
+@async_test
+async def test_peer_that_answers_pings_stays_connected() -> None:
+    server = await serve(echo, port=0, ping_interval=0.02, ping_timeout=0.05)
+    async with server, connect(url(server), ping_interval=None) as ws:
+        for _ in range(3):
+            await asyncio.sleep(0.05)
+        await ws.send("still here")
+        assert await ws.recv() == "still here"
+
+
+@async_test
+async def test_stalled_opening_handshake_is_cut_after_the_open_timeout() -> None:
+    async with serve(echo, port=0, open_timeout=0.1) as server:
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        writer.write(b"GET / HTTP/1.1\r\nHost: x\r\n")  # and nothing more
+        assert await reader.read() == b""
+        writer.close()
+
+
+@async_test
+async def test_peer_that_never_answers_the_close_is_cut_after_the_close_timeout() -> None:
+    async def closer(ws: WebSocket) -> None:
+        await ws.close()
+
+    async with serve(closer, port=0, close_timeout=0.1) as server:
+        raw = await RawClient.open(server.port)
+        await raw.until(Close)  # the echo is owed but never written
+        assert await raw.eof() == b""
+        raw.close()
+
+
+# --- graceful shutdown ---------------------------------------------------------------------------
+
+
+@async_test
+async def test_server_close_sends_1001_to_every_client_and_waits() -> None:
+    server = await serve(EchoHandler(), port=0)
+    address = url(server)
+    clients = [await connect(address) for _ in range(3)]
+    server.close()
+    for ws in clients:
+        with pytest.raises(ConnectionClosedOK) as info:
+            await ws.recv()
+        assert info.value.code == 1001
+    await server.wait_closed()
+    assert server.connections == frozenset()
+    with pytest.raises(OSError):
+        await connect(address)
+
+
+@async_test
+async def test_server_close_cuts_clients_that_do_not_answer_within_the_close_timeout() -> None:
+    server = await serve(echo, port=0, close_timeout=0.1)
+    raw = await RawClient.open(server.port)
+    await asyncio.sleep(0.05)
+    server.close()
+    close = await raw.until(Close)
+    assert close.code == 1001
+    await server.wait_closed()
+    assert await raw.eof() == b""
+    raw.close()
+
+
+@async_test
+async def test_cancelling_serve_forever_shuts_down_gracefully() -> None:
+    server = await serve(echo, port=0)
+    task = asyncio.get_running_loop().create_task(server.serve_forever())
+    ws = await connect(url(server))
+    task.cancel()
+    with pytest.raises(ConnectionClosedOK) as info:
+        await ws.recv()
+    assert info.value.code == 1001
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
+# --- flow control -------------------------------------------------------------------------------
+
+
+@async_test
+async def test_send_holds_the_write_buffer_flat_against_a_slow_reader() -> None:
+    limit = 64 * 1024
+    buffered: list[int] = []
+    sent = 0
+
+    async def flood(ws: WebSocket) -> None:
+        nonlocal sent
+        transport = ws._transport
+        assert transport is not None
+        for _ in range(2000):
+            await ws.send(b"x" * 4096)
+            sent += 1
+            buffered.append(transport.get_write_buffer_size())
+
+    async with serve(flood, port=0, write_limit=limit) as server:
+        raw = await RawClient.open(server.port)
+        await asyncio.sleep(0.3)  # the client reads nothing meanwhile
+        assert 0 < sent < 2000
+        assert max(buffered) <= limit + 4096 + 16
+        raw.close()
+
+
+@async_test
+async def test_reading_pauses_when_the_receive_queue_is_full() -> None:
+    started = asyncio.Event()
+    holder: list[WebSocket] = []
+
+    async def idle(ws: WebSocket) -> None:
+        holder.append(ws)
+        started.set()
+        await asyncio.sleep(10)
+
+    server = await serve(idle, port=0, max_queue=4, close_timeout=0.1)
+    async with server, connect(url(server), close_timeout=0.1) as ws:
+        await started.wait()
+
+        async def flood() -> None:
+            for _ in range(5000):
+                await ws.send(b"y" * 1024)
+
+        sender = asyncio.get_running_loop().create_task(flood())
+        await asyncio.sleep(0.3)
+        # The bound plus at most one read of the transport (256 KiB) past it.
+        assert len(holder[0]._messages) <= 4 + 256
+        assert holder[0]._reading_paused
+        sender.cancel()
+
+
+@async_test
+async def test_recv_resumes_reading_once_the_queue_drains() -> None:
+    release = asyncio.Event()
+
+    async def slow(ws: WebSocket) -> None:
+        await release.wait()
+        async for message in ws:
+            await ws.send(message)
+
+    async with serve(slow, port=0, max_queue=2) as server, connect(url(server)) as ws:
+        for i in range(50):
+            await ws.send(str(i))
+        release.set()
+        assert [await ws.recv() for _ in range(50)] == [str(i) for i in range(50)]
+
+
+@async_test
+async def test_concurrent_recv_is_refused() -> None:
+    async with serve(echo, port=0) as server, connect(url(server)) as ws:
+        first = asyncio.get_running_loop().create_task(ws.recv())
+        await asyncio.sleep(0)
+        with pytest.raises(RuntimeError, match="already waiting"):
+            await ws.recv()
+        first.cancel()
+
+
+# --- sending from elsewhere -----------------------------------------------------------------------
+
+
+@async_test
+async def test_handler_send_from_another_thread() -> None:
+    handler = Recorder()
+    async with serve(handler, port=0) as server, connect(url(server)) as ws:
+        await handler.connected.wait()
+        conn = handler.conn
+        assert conn is not None
+        thread = threading.Thread(target=lambda: conn.send("from a thread"))
+        thread.start()
+        thread.join()
+        assert await ws.recv() == "from a thread"
+
+
+@async_test
+async def test_handler_close_from_another_thread() -> None:
+    handler = Recorder()
+    async with serve(handler, port=0) as server, connect(url(server)) as ws:
+        await handler.connected.wait()
+        conn = handler.conn
+        assert conn is not None
+        thread = threading.Thread(target=lambda: conn.close(4000, "thread"))
+        thread.start()
+        thread.join()
+        with pytest.raises(ConnectionClosedError) as info:
+            await ws.recv()
+        assert info.value.code == 4000
+
+
+@async_test
+async def test_send_from_another_task() -> None:
+    async def two_tasks(ws: WebSocket) -> None:
+        other = asyncio.get_running_loop().create_task(ws.send("from a task"))
+        await other
+        await ws.recv()
+
+    async with serve(two_tasks, port=0) as server, connect(url(server)) as ws:
+        assert await ws.recv() == "from a task"
+
+
+@async_test
+async def test_send_after_close_raises_connection_closed() -> None:
+    async with serve(echo, port=0) as server:
+        ws = await connect(url(server))
+        await ws.close()
+        with pytest.raises(ConnectionClosedOK):
+            await ws.send("late")
+
+
+@async_test
+async def test_handler_send_after_close_is_dropped() -> None:
+    handler = Recorder()
+    async with serve(handler, port=0) as server:
+        ws = await connect(url(server))
+        await ws.close()
+        assert handler.closed is not None
+        await handler.closed
+        assert handler.conn is not None
+        handler.conn.send("dropped")  # no error
+
+
+# --- legacy drafts ------------------------------------------------------------------------------
+
+
+@async_test
+async def test_draft76_client_is_echoed() -> None:
+    async with serve(EchoHandler(), port=0) as server:
+        raw = await RawClient.open(server.port, "/echo", version="hixie-76")
+        raw.conn.send_text("old but gold")
+        await raw.flush()
+        message = await raw.until(TextMessage)
+        assert message.data == "old but gold"
+        raw.conn.close()
+        await raw.flush()
+        await raw.until(Close)
+        raw.close()
+
+
+@async_test
+async def test_draft75_client_is_refused_by_default() -> None:
+    async with serve(EchoHandler(), port=0) as server:
+        with pytest.raises(HandshakeRejected) as info:
+            await connect(url(server), version="hixie-75")
+        assert info.value.status == 400
+
+
+@async_test
+async def test_draft75_client_is_served_when_allowed() -> None:
+    server = await serve(EchoHandler(), port=0, allow_draft75=True)
+    async with server, connect(url(server), version="hixie-75") as ws:
+        await ws.send("seventy-five")
+        assert await ws.recv() == "seventy-five"
+
+
+# --- handler semantics --------------------------------------------------------------------------
+
+
+@async_test
+async def test_async_callbacks_are_serialized_in_arrival_order() -> None:
+    seen: list[str] = []
+
+    class Slow(Handler):
+        async def on_message(self, conn: HandlerConnection, message: str | bytes) -> None:
+            assert isinstance(message, str)
+            await asyncio.sleep(0.01 if int(message) % 2 else 0)
+            seen.append(message)
+            conn.send(message)
+
+    async with serve(Slow(), port=0) as server, connect(url(server)) as ws:
+        for i in range(10):
+            await ws.send(str(i))
+        assert [await ws.recv() for _ in range(10)] == [str(i) for i in range(10)]
+    assert seen == [str(i) for i in range(10)]
+
+
+@async_test
+async def test_async_on_connect_can_refuse() -> None:
+    class Picky(Handler):
+        async def on_connect(self, conn: HandlerConnection) -> None:
+            await asyncio.sleep(0)
+            raise Refuse(401, "who are you")
+
+    async with serve(Picky(), port=0) as server:
+        with pytest.raises(HandshakeRejected) as info:
+            await connect(url(server))
+        assert info.value.status == 401
+        assert info.value.body == b"who are you\n"
+
+
+@async_test
+async def test_async_on_connect_accepts_with_headers_and_subprotocol() -> None:
+    class Chat(Handler):
+        subprotocols = ("chat",)
+
+        async def on_connect(self, conn: HandlerConnection) -> None:
+            await asyncio.sleep(0)
+            conn.response_headers.append(("X-Room", conn.query))
+            conn.context = conn.header("x-user")
+
+        def on_message(self, conn: HandlerConnection, message: str | bytes) -> None:
+            conn.send(f"{conn.context}: {message!s}")
+
+    async with (
+        serve(Chat(), port=0) as server,
+        connect(
+            url(server, "/?lobby"),
+            subprotocols=["other", "chat"],
+            extra_headers=[("X-User", "ann")],
+        ) as ws,
+    ):
+        assert ws.subprotocol == "chat"
+        assert ("X-Room", "lobby") in ws.response_headers
+        await ws.send("hi")
+        assert await ws.recv() == "ann: hi"
+
+
+@async_test
+async def test_failing_on_connect_refuses_with_500() -> None:
+    class Broken(Handler):
+        def on_connect(self, conn: HandlerConnection) -> None:
+            raise RuntimeError("boom")
+
+    async with serve(Broken(), port=0) as server:
+        with pytest.raises(HandshakeRejected) as info:
+            await connect(url(server))
+        assert info.value.status == 500
+
+
+@async_test
+async def test_failing_on_message_closes_with_1011() -> None:
+    class Broken(Handler):
+        def on_message(self, conn: HandlerConnection, message: str | bytes) -> None:
+            raise RuntimeError("boom")
+
+    async with serve(Broken(), port=0) as server, connect(url(server)) as ws:
+        await ws.send("x")
+        with pytest.raises(ConnectionClosedError) as info:
+            await ws.recv()
+        assert info.value.code == 1011
+
+
+@async_test
+async def test_call_every_runs_until_the_connection_closes() -> None:
+    ticks: list[int] = []
+
+    class Ticker(Handler):
+        def on_connect(self, conn: HandlerConnection) -> None:
+            conn.call_every(0.01, lambda: ticks.append(len(ticks)))
+
+    async with serve(Ticker(), port=0) as server:
+        ws = await connect(url(server))
+        while len(ticks) < 3:
+            await asyncio.sleep(0.01)
+        await ws.close()
+        await asyncio.sleep(0.05)
+        count = len(ticks)
+        await asyncio.sleep(0.05)
+        assert len(ticks) == count
+
+
+@async_test
+async def test_call_every_timer_can_be_cancelled() -> None:
+    ticks: list[None] = []
+
+    class Once(Handler):
+        def on_connect(self, conn: HandlerConnection) -> None:
+            def tick() -> None:
+                ticks.append(None)
+                timer.cancel()
+
+            timer = conn.call_every(0.01, tick)
+
+    async with serve(Once(), port=0) as server, connect(url(server)):
+        await asyncio.sleep(0.1)
+    assert ticks == [None]
+
+
+@async_test
+async def test_call_every_with_a_coroutine_callback() -> None:
+    class AsyncTicker(Handler):
+        def on_connect(self, conn: HandlerConnection) -> None:
+            async def tick() -> None:
+                await asyncio.sleep(0)
+                conn.send("tick")
+
+            conn.call_every(0.01, tick)
+
+    async with serve(AsyncTicker(), port=0) as server, connect(url(server)) as ws:
+        assert await ws.recv() == "tick"
+        assert await ws.recv() == "tick"
+
+
+def test_serve_refuses_something_that_is_not_a_handler() -> None:
+    with pytest.raises(TypeError, match="cannot serve"):
+        serve(42, port=0)  # type: ignore[arg-type]
