@@ -1,0 +1,114 @@
+// Headless Chromium (started by the Python fixture) driven through puppeteer-core.
+// Usage: node browser.mjs '<json>' where json is {endpoint, scenario, ...}; endpoint is the
+// browser's DevTools WebSocket URL. Prints one JSON object per line: {"mark": name} when a
+// mark step runs, then {"result": {...}} or {"error": "..."}.
+//
+// Scenarios:
+//   steps:     {page, url, protocols?, steps}  load `page`, then open a WebSocket to `url` inside it
+//              and run the steps of steps.js (the browser's own WebSocket, no fragments or pings).
+//   echo_page: {page, message, screenshot}  drive the echo demo page: wait until it is open,
+//              send `message` through the form, wait for the echo in the log, press close.
+//   increment_page: {page, screenshot}  watch the counter rise, press reset, watch it restart.
+import { readFile } from "node:fs/promises";
+import puppeteer from "puppeteer-core";
+
+const spec = JSON.parse(process.argv[2]);
+const emit = (object) => process.stdout.write(`${JSON.stringify(object)}\n`);
+const TIMEOUT_MS = 15000;
+const stepsSource = await readFile(new URL("./steps.js", import.meta.url), "utf8");
+
+const textOf = (page, selector) => page.$eval(selector, (element) => element.textContent || "");
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// Sample the counter every 60 ms (faster than the 50 ms server tick is pointless, slower
+// would miss the restart) until `count` distinct readings were seen.
+const sampleCounter = async (page, count) => {
+  const seen = [];
+  const deadline = Date.now() + TIMEOUT_MS;
+  while (seen.length < count && Date.now() < deadline) {
+    const value = (await textOf(page, "#counter")).trim();
+    if (/^\d+$/.test(value) && seen[seen.length - 1] !== Number(value)) seen.push(Number(value));
+    await sleep(60);
+  }
+  return seen;
+};
+
+const scenarios = {
+  async steps(page) {
+    await page.goto(spec.page, { waitUntil: "load" });
+    await page.addScriptTag({ content: stepsSource });
+    return page.evaluate(
+      (url, protocols, steps) =>
+        globalThis.interopRunSteps(new WebSocket(url, protocols), steps, {
+          mark: (name) => globalThis.interopMark(name),
+        }),
+      spec.url,
+      spec.protocols || [],
+      spec.steps,
+    );
+  },
+
+  async echo_page(page) {
+    await page.goto(spec.page, { waitUntil: "load" });
+    await page.waitForFunction(
+      () => /open/i.test(document.querySelector("#status").textContent),
+      { timeout: TIMEOUT_MS },
+    );
+    const statusOpen = await textOf(page, "#status");
+    await page.$eval("#message", (input) => {
+      input.value = "";
+    });
+    await page.type("#message", spec.message);
+    await page.click("#send");
+    await page.waitForFunction(
+      (message) => document.querySelector("#log").textContent.includes(message),
+      { timeout: TIMEOUT_MS },
+      spec.message,
+    );
+    const logAfterEcho = await textOf(page, "#log");
+    await page.screenshot({ path: spec.screenshot, fullPage: true });
+    await page.click("#close");
+    await page.waitForFunction(
+      () => /closed/i.test(document.querySelector("#status").textContent),
+      { timeout: TIMEOUT_MS },
+    );
+    return {
+      statusOpen,
+      logAfterEcho,
+      statusClosed: await textOf(page, "#status"),
+      logAfterClose: await textOf(page, "#log"),
+    };
+  },
+
+  async increment_page(page) {
+    await page.goto(spec.page, { waitUntil: "load" });
+    const before = await sampleCounter(page, 6);
+    await page.screenshot({ path: spec.screenshot, fullPage: true });
+    await page.click("#reset");
+    const after = await sampleCounter(page, 6);
+    return { before, after };
+  },
+};
+
+const browser = await puppeteer.connect({
+  browserWSEndpoint: spec.endpoint,
+  defaultViewport: { width: 800, height: 600 },
+});
+const context = await browser.createBrowserContext();
+try {
+  const page = await context.newPage();
+  page.setDefaultTimeout(TIMEOUT_MS);
+  const console = [];
+  page.on("console", (message) => console.push(`${message.type()}: ${message.text()}`));
+  page.on("pageerror", (error) => console.push(`pageerror: ${error.message}`));
+  await page.exposeFunction("interopMark", (name) => emit({ mark: name }));
+  try {
+    const result = await scenarios[spec.scenario](page);
+    emit({ result, console });
+  } catch (error) {
+    emit({ error: String(error && error.stack ? error.stack : error), console });
+  }
+} finally {
+  await context.close();
+  await browser.disconnect();
+}

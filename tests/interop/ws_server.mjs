@@ -1,0 +1,63 @@
+// Node's ws as a server for our clients. Usage: node ws_server.mjs '<json>' where json is
+// {fragments?: K, maxPayload?: N}. Listens on 127.0.0.1 on a free port and echoes every
+// message with its type (split into K frames when K > 1). A text message starting with "!"
+// is a command instead: "!close CODE REASON" closes with that code and reason; "!ping DATA"
+// sends a ping. Prints one JSON object per line on stdout: {"listening": port}, then every
+// event it sees: connection (with the chosen subprotocol), message (type, length, sha256),
+// ping, pong, close (code, reason). Stops on SIGTERM.
+import { createHash } from "node:crypto";
+import { WebSocketServer } from "ws";
+
+const options = JSON.parse(process.argv[2] || "{}");
+const emit = (object) => process.stdout.write(`${JSON.stringify(object)}\n`);
+const server = new WebSocketServer({
+  host: "127.0.0.1",
+  port: 0,
+  perMessageDeflate: false,
+  maxPayload: options.maxPayload || 100 * 2 ** 20,
+  handleProtocols: (protocols) => (protocols.size ? protocols.values().next().value : false),
+});
+
+const sendMessage = (socket, data, binary) => {
+  const count = options.fragments || 1;
+  const step = Math.max(1, Math.ceil(data.length / count));
+  if (count <= 1 || data.length === 0) {
+    socket.send(data, { binary });
+    return;
+  }
+  for (let i = 0; i < count; i++) {
+    const chunk = data.subarray(i * step, Math.min((i + 1) * step, data.length));
+    socket.send(chunk, { binary, fin: i === count - 1 });
+  }
+};
+
+server.on("connection", (socket, request) => {
+  emit({ event: "connection", protocol: socket.protocol, path: request.url });
+  socket.on("message", (data, binary) => {
+    const text = binary ? null : data.toString("utf8");
+    if (text !== null && text.startsWith("!close ")) {
+      const [, code, ...reason] = text.split(" ");
+      socket.close(Number(code), reason.join(" "));
+      return;
+    }
+    if (text !== null && text.startsWith("!ping ")) {
+      socket.ping(text.slice(6));
+      return;
+    }
+    emit({
+      event: "message",
+      type: binary ? "binary" : "text",
+      length: binary ? data.length : text.length,
+      sha256: createHash("sha256").update(data).digest("hex"),
+    });
+    sendMessage(socket, data, binary);
+  });
+  socket.on("ping", (data) => emit({ event: "ping", data: data.toString("utf8") }));
+  socket.on("pong", (data) => emit({ event: "pong", data: data.toString("utf8") }));
+  socket.on("close", (code, reason) => emit({ event: "close", code, reason: reason.toString("utf8") }));
+});
+server.on("listening", () => emit({ listening: server.address().port }));
+process.on("SIGTERM", () => {
+  for (const client of server.clients) client.terminate();
+  server.close(() => process.exit(0));
+});
