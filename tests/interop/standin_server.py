@@ -15,6 +15,7 @@ import contextlib
 import signal
 from http import HTTPStatus
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.datastructures import Headers
@@ -22,7 +23,11 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
 STATIC = Path(__file__).resolve().parents[2] / "wsproto_core" / "examples" / "static"
+DUMB_INCREMENT = Subprotocol("dumb-increment-protocol")
 PAGES = {"/": "index.html", "/echo.html": "echo.html", "/increment.html": "increment.html"}
 
 
@@ -38,6 +43,13 @@ def page(connection: ServerConnection, request: Request) -> Response | None:
         [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(data)))]
     )
     return Response(200, "OK", headers, data)
+
+
+def pick_subprotocol(
+    connection: ServerConnection, offered: Sequence[Subprotocol]
+) -> Subprotocol | None:
+    """Choose ``dumb-increment-protocol`` when offered, no subprotocol otherwise."""
+    return DUMB_INCREMENT if DUMB_INCREMENT in offered else None
 
 
 async def handler(connection: ServerConnection) -> None:
@@ -88,7 +100,7 @@ async def main() -> None:
         handler,
         args.host,
         args.port,
-        subprotocols=[Subprotocol("dumb-increment-protocol")],
+        select_subprotocol=pick_subprotocol,
         process_request=page,
         compression=None,
         max_size=args.max_message_size,
