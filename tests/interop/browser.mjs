@@ -7,7 +7,8 @@
 //   steps:     {page, url, protocols?, steps}  load `page`, then open a WebSocket to `url` inside it
 //              and run the steps of steps.js (the browser's own WebSocket, no fragments or pings).
 //   echo_page: {page, message, screenshot}  drive the echo demo page: wait until it is open,
-//              send `message` through the form, wait for the echo in the log, press close.
+//              send `message` as text then as binary through the form, wait for both echoes
+//              in the log, take the screenshot, press close.
 //   increment_page: {page, screenshot}  watch the counter rise, press reset, watch it restart.
 import { readFile } from "node:fs/promises";
 import puppeteer from "puppeteer-core";
@@ -50,10 +51,9 @@ const scenarios = {
 
   async echo_page(page) {
     await page.goto(spec.page, { waitUntil: "load" });
-    await page.waitForFunction(
-      () => /open/i.test(document.querySelector("#status").textContent),
-      { timeout: TIMEOUT_MS },
-    );
+    await page.waitForFunction(() => document.querySelector("#status").textContent === "open", {
+      timeout: TIMEOUT_MS,
+    });
     const statusOpen = await textOf(page, "#status");
     await page.$eval("#message", (input) => {
       input.value = "";
@@ -61,22 +61,26 @@ const scenarios = {
     await page.type("#message", spec.message);
     await page.click("#send");
     await page.waitForFunction(
-      (message) => document.querySelector("#log").textContent.includes(message),
+      (expected) => document.querySelector("#log").textContent.includes(expected),
       { timeout: TIMEOUT_MS },
-      spec.message,
+      `text: ${spec.message}`,
+    );
+    await page.click("#send-binary");
+    await page.waitForFunction(
+      () => document.querySelector("#log").textContent.includes("binary: "),
+      { timeout: TIMEOUT_MS },
     );
     const logAfterEcho = await textOf(page, "#log");
     await page.screenshot({ path: spec.screenshot, fullPage: true });
     await page.click("#close");
-    await page.waitForFunction(
-      () => /closed/i.test(document.querySelector("#status").textContent),
-      { timeout: TIMEOUT_MS },
-    );
+    await page.waitForFunction(() => document.querySelector("#status").textContent === "closed", {
+      timeout: TIMEOUT_MS,
+    });
     return {
       statusOpen,
       logAfterEcho,
-      statusClosed: await textOf(page, "#status"),
-      logAfterClose: await textOf(page, "#log"),
+      closeCode: await textOf(page, "#close-code"),
+      closeReason: await textOf(page, "#close-reason"),
     };
   },
 

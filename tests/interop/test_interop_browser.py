@@ -1,0 +1,161 @@
+"""Headless Chromium against our servers: the demo pages they serve, and 1 MiB messages.
+
+The pages are ``wsproto_core/examples/static``; the test reads what the page shows
+(``#status``, ``#log``, ``#counter``, ``#close-code``) and saves a screenshot of each page
+to ``artifacts/screenshots/``.
+"""
+
+from __future__ import annotations
+
+import zlib
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from interop_harness import binary_payload, png_is_not_blank, sha256, text_payload
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from interop_harness import Backend, Chromium, NodeRunner
+
+pytestmark = pytest.mark.interop
+
+MIB = 2**20
+MESSAGE = "h\u00e9llo \u2713"
+
+
+def echo_page(node: NodeRunner, chromium: Chromium, backend: Backend, screenshot: Path) -> Any:
+    """Drive the echo page: text, binary, screenshot, close."""
+    return node.run(
+        "browser.mjs",
+        {
+            "endpoint": chromium.endpoint,
+            "scenario": "echo_page",
+            "page": backend.url("echo.html"),
+            "message": MESSAGE,
+            "screenshot": str(screenshot),
+        },
+    )
+
+
+def increment_page(node: NodeRunner, chromium: Chromium, backend: Backend, screenshot: Path) -> Any:
+    """Watch the increment page's counter, press reset, watch again."""
+    return node.run(
+        "browser.mjs",
+        {
+            "endpoint": chromium.endpoint,
+            "scenario": "increment_page",
+            "page": backend.url("increment.html"),
+            "screenshot": str(screenshot),
+        },
+    )
+
+
+def test_echo_page_echoes_text(
+    node: NodeRunner, chromium: Chromium, backend: Backend, tmp_path: Path
+) -> None:
+    result = echo_page(node, chromium, backend, tmp_path / "echo.png")
+    assert result["statusOpen"] == "open"
+    assert f"text: {MESSAGE}\n" in result["logAfterEcho"]
+
+
+def test_echo_page_echoes_binary(
+    node: NodeRunner, chromium: Chromium, backend: Backend, tmp_path: Path
+) -> None:
+    result = echo_page(node, chromium, backend, tmp_path / "echo.png")
+    shown = " ".join(str(byte) for byte in MESSAGE.encode())
+    assert f"binary: {shown}\n" in result["logAfterEcho"]
+
+
+def test_echo_page_close_code_and_reason_reach_both_sides(
+    node: NodeRunner, chromium: Chromium, backend: Backend, tmp_path: Path
+) -> None:
+    # The page closes with 1000 "bye"; what it shows is the server's answering close
+    # frame, so the server parsed both.
+    result = echo_page(node, chromium, backend, tmp_path / "echo.png")
+    assert (result["closeCode"], result["closeReason"]) == ("1000", "bye")
+
+
+def test_echo_page_screenshot_is_not_blank(
+    node: NodeRunner, chromium: Chromium, backend: Backend, screenshots: Path
+) -> None:
+    screenshot = screenshots / f"echo-{backend.flavour}.png"
+    screenshot.unlink(missing_ok=True)
+    echo_page(node, chromium, backend, screenshot)
+    not_blank, figures = png_is_not_blank(screenshot.read_bytes())
+    assert not_blank, figures
+
+
+def test_increment_page_counter_rises(
+    node: NodeRunner, chromium: Chromium, backend: Backend, tmp_path: Path
+) -> None:
+    before = increment_page(node, chromium, backend, tmp_path / "increment.png")["before"]
+    assert len(before) == 6
+    assert before == sorted(before)
+
+
+def test_increment_page_reset_restarts_the_counter(
+    node: NodeRunner, chromium: Chromium, backend: Backend, tmp_path: Path
+) -> None:
+    result = increment_page(node, chromium, backend, tmp_path / "increment.png")
+    after = result["after"]
+    # Readings taken after the click: maybe one or two still on the old count, then a
+    # restart from zero that rises again.
+    restart = next(i for i in range(1, len(after)) if after[i] < after[i - 1])
+    assert after[restart] < result["before"][-1]
+    assert after[restart:] == sorted(after[restart:])
+
+
+def test_increment_page_screenshot_is_not_blank(
+    node: NodeRunner, chromium: Chromium, backend: Backend, screenshots: Path
+) -> None:
+    screenshot = screenshots / f"increment-{backend.flavour}.png"
+    screenshot.unlink(missing_ok=True)
+    increment_page(node, chromium, backend, screenshot)
+    not_blank, figures = png_is_not_blank(screenshot.read_bytes())
+    assert not_blank, figures
+
+
+@pytest.mark.parametrize("kind", ["text", "binary"])
+def test_browser_gets_a_1mib_message_echoed(
+    node: NodeRunner, chromium: Chromium, backend: Backend, kind: str
+) -> None:
+    result = node.run(
+        "browser.mjs",
+        {
+            "endpoint": chromium.endpoint,
+            "scenario": "steps",
+            "page": backend.url("echo.html"),
+            "url": backend.ws_url("echo"),
+            "steps": [{"send": kind, "size": MIB}, {"receive": 1}, {"close": 1000}],
+        },
+    )
+    payload = text_payload(MIB) if kind == "text" else binary_payload(MIB)
+    received = result["results"][1]
+    assert (received["received"], received["length"], received["sha256"]) == (
+        kind,
+        MIB,
+        sha256(payload),
+    )
+
+
+def flat_png(width: int, height: int) -> bytes:
+    """A PNG of one colour, to show the blankness check says so."""
+    raw = b"".join(b"\x00" + b"\xff\xff\xff" * width for _ in range(height))
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        crc = zlib.crc32(kind + body).to_bytes(4, "big")
+        return len(body).to_bytes(4, "big") + kind + body + crc
+
+    header = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([8, 2, 0, 0, 0])
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
+
+
+def test_a_flat_screenshot_counts_as_blank() -> None:
+    not_blank, figures = png_is_not_blank(flat_png(80, 60))
+    assert not not_blank, figures
