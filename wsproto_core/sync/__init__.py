@@ -15,13 +15,25 @@ timeout and periodic callbacks; the protocol itself is the sans-IO
 from __future__ import annotations
 
 from .client import connect
-from .connection import Connection, ConnectionClosed, PeriodicTimer
+from .connection import (
+    Connection,
+    ConnectionClosed,
+    ConnectionClosedError,
+    ConnectionClosedOK,
+    HandshakeRejected,
+    InvalidHandshake,
+    PeriodicTimer,
+)
 from .server import HandlerConnection, Server, serve
 
 __all__ = [
     "Connection",
     "ConnectionClosed",
+    "ConnectionClosedError",
+    "ConnectionClosedOK",
     "HandlerConnection",
+    "HandshakeRejected",
+    "InvalidHandshake",
     "PeriodicTimer",
     "Server",
     "connect",

@@ -17,10 +17,9 @@ import time
 from typing import TYPE_CHECKING
 
 from ..connection import DEFAULT_MAX_MESSAGE_SIZE, ClientConnection
-from ..errors import HandshakeError
-from ..events import Accept, Reject
+from ..events import Accept, HandshakeFailed, Reject
 from ..handshake.uri import parse_uri
-from .connection import Connection, handshake
+from .connection import Connection, HandshakeRejected, InvalidHandshake, handshake
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -66,8 +65,8 @@ def connect(
     Raises:
         InvalidURI: ``url`` is not a WebSocket URL.
         ValueError: ``ssl`` was given for a ``ws://`` URL.
-        HandshakeError: The server refused (``status`` is its HTTP status) or
-            answered with an invalid handshake.
+        HandshakeRejected: The server answered with a status other than 101.
+        InvalidHandshake: The server's answer was not a valid handshake.
         TimeoutError: The handshake took longer than ``open_timeout``.
         OSError: The connection failed.
     """
@@ -100,13 +99,9 @@ def connect(
     if not isinstance(response, Accept):
         sock.close()
         if isinstance(response, Reject):
-            raise HandshakeError(
-                f"the server refused with HTTP {response.status}", response.status, response.headers
-            )
-        raise HandshakeError(
-            getattr(response, "reason", "invalid handshake response"),
-            getattr(response, "status", None),
-        )
+            raise HandshakeRejected(response.status, response.headers, response.body)
+        assert isinstance(response, HandshakeFailed)
+        raise InvalidHandshake(response.reason, response.status)
     ws = Connection(
         sock,
         protocol,

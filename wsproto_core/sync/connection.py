@@ -31,10 +31,20 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
 
     from ..connection import Connection as Protocol
-    from ..events import Accept, Event, Request
+    from ..events import Accept, Event, Headers, Request
     from ..versions import ProtocolVersion
 
-__all__ = ["Connection", "ConnectionClosed", "PeriodicTimer", "handshake"]
+__all__ = [
+    "Connection",
+    "ConnectionClosed",
+    "ConnectionClosedError",
+    "ConnectionClosedOK",
+    "HandshakeRejected",
+    "InvalidHandshake",
+    "PeriodicTimer",
+    "closed_error",
+    "handshake",
+]
 
 logger = logging.getLogger("wsproto_core.sync")
 
@@ -51,24 +61,59 @@ _Selector: type[selectors.BaseSelector] = getattr(
 
 
 class ConnectionClosed(WebSocketError):  # noqa: N818 - the name websockets users know
-    """The connection is closed: raised by ``recv``, ``send`` and ``ping`` once it is.
+    """The connection is closed: raised by ``recv``, ``send`` and ``ping`` afterwards.
 
     Attributes:
-        code: The close code (1006 if the stream was cut without a closing handshake).
-        reason: The close reason, possibly empty.
-        by_peer: ``True`` when the code and reason came from the peer.
+        code: The close code (1006 when the stream ended without a closing handshake).
+        reason: The close reason.
     """
 
-    def __init__(self, code: int, reason: str = "", by_peer: bool = False) -> None:
+    def __init__(self, code: int, reason: str) -> None:
         super().__init__(f"connection closed: {code} {reason}".rstrip())
         self.code = code
         self.reason = reason
-        self.by_peer = by_peer
 
-    @property
-    def ok(self) -> bool:
-        """Whether the close was a normal one (1000, 1001, or a close frame without a code)."""
-        return self.code in _OK_CODES
+
+class ConnectionClosedOK(ConnectionClosed):
+    """The connection closed normally (1000, 1001, or a close without a code)."""
+
+
+class ConnectionClosedError(ConnectionClosed):
+    """The connection closed with an error code, or without a closing handshake."""
+
+
+class InvalidHandshake(WebSocketError):  # noqa: N818 - the name websockets users know
+    """Client side: the server's answer was not a valid WebSocket handshake.
+
+    Attributes:
+        reason: Why.
+        status: The HTTP status the server sent, if any.
+    """
+
+    def __init__(self, reason: str, status: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+
+
+class HandshakeRejected(InvalidHandshake):
+    """Client side: the server answered the handshake with a status other than 101.
+
+    Attributes:
+        headers: The response headers.
+        body: The response body.
+    """
+
+    def __init__(self, status: int, headers: Headers, body: bytes) -> None:
+        super().__init__(f"server rejected the handshake with HTTP {status}", status)
+        self.headers = headers
+        self.body = body
+
+
+def closed_error(code: int, reason: str) -> ConnectionClosed:
+    """The exception for a connection closed with ``code`` and ``reason``."""
+    cls = ConnectionClosedOK if code in _OK_CODES else ConnectionClosedError
+    return cls(code, reason)
 
 
 class PeriodicTimer:
@@ -253,6 +298,16 @@ class Connection:
         return self._protocol.protocol_version
 
     @property
+    def state(self) -> ConnectionState:
+        """The state of the sans-IO connection."""
+        return self._protocol.state
+
+    @property
+    def closed(self) -> bool:
+        """Whether the connection has ended (the reader thread is done)."""
+        return self._done.is_set()
+
+    @property
     def close_code(self) -> int | None:
         """The close code once the connection is closed, else ``None``."""
         event = self._close_event
@@ -291,15 +346,14 @@ class Connection:
         """Receive messages until the connection closes.
 
         Raises:
-            ConnectionClosed: The connection closed with an error code (not 1000, 1001 or 1005).
+            ConnectionClosedError: The connection closed with an error code (not 1000,
+                1001 or 1005) or without a closing handshake.
         """
         while True:
             try:
                 yield self.recv()
-            except ConnectionClosed as closed:
-                if closed.ok:
-                    return
-                raise
+            except ConnectionClosedOK:
+                return
 
     def send(self, message: str | bytes | bytearray | memoryview) -> None:
         """Send a message: text for ``str``, binary for bytes-like. Safe from any thread.
@@ -675,7 +729,7 @@ class Connection:
     def _closed_error(self) -> ConnectionClosed:
         event = self._close_event
         if event is not None:
-            return ConnectionClosed(event.code, event.reason, event.by_peer)
+            return closed_error(event.code, event.reason)
         if self._sent_close is not None:
-            return ConnectionClosed(*self._sent_close)
-        return ConnectionClosed(1006, "connection closed without a closing handshake")
+            return closed_error(*self._sent_close)
+        return closed_error(1006, "connection closed without a closing handshake")

@@ -138,6 +138,12 @@ class Server:
         """The port the server listens on (useful after binding port 0)."""
         return self._port
 
+    @property
+    def connections(self) -> frozenset[Connection]:
+        """The open connections."""
+        with self._lock:
+            return frozenset(self._connections)
+
     def serve_forever(self) -> None:
         """Accept connections until :meth:`shutdown` is called (from another thread).
 
@@ -362,8 +368,8 @@ def _cut(sock: socket.socket) -> None:
 
 def serve(
     handler: Handler | Router | Callable[[Connection], object],
-    host: str | None,
-    port: int,
+    host: str | None = "127.0.0.1",
+    port: int = 8765,
     *,
     ssl: ssl_module.SSLContext | None = None,
     open_timeout: float = 10,
