@@ -199,6 +199,9 @@ class ServerWebSocket(WebSocket):
             response = server._router.resolve(event)
             assert isinstance(response, Response)
             self._respond(response)
+            logger.info(
+                "%s %s %s status=%s", self.remote_address, event.method, event.path, response.status
+            )
         elif isinstance(event, HandshakeFailed):
             self._handshake_done(event.status)
             logger.info("%s: handshake failed: %s", self.remote_address, event.reason)
@@ -505,8 +508,8 @@ def serve(
             ``await ws.send()`` waits.
         max_message_size: Largest message accepted (``Handler`` and coroutine
             modes; a ``Router`` sets it per route).
-        subprotocols: Coroutine mode: subprotocols spoken, in preference order
-            (a ``Handler`` declares its own).
+        subprotocols: Subprotocols spoken, in preference order (for a ``Handler``,
+            its own ``subprotocols`` when this is empty; a ``Router`` sets them per route).
         allow_draft76: Handler and coroutine modes: serve draft-hixie-76 clients.
         allow_draft75: Handler and coroutine modes: serve draft-hixie-75 clients.
         reuse_port: Set ``SO_REUSEPORT`` so several processes share the port.
@@ -533,6 +536,7 @@ def serve(
         router = Router.for_handler(
             handler,
             max_message_size=max_message_size,
+            subprotocols=tuple(subprotocols) or None,
             allow_draft76=allow_draft76,
             allow_draft75=allow_draft75,
         )
