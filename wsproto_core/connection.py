@@ -2,7 +2,19 @@
 
 Bytes in (:meth:`Connection.receive_data`), events out (:meth:`Connection.events`),
 bytes to send (:meth:`Connection.data_to_send`). The connection never touches a
-socket, a clock, a thread or an event loop.
+socket, a clock, a thread or an event loop; an adapter feeds it what it reads
+and writes what it owes.
+
+The connection owns the rules every adapter would otherwise have to know:
+
+* automatic replies (a pong for every ping, the echo of the peer's close, the
+  close frame that fails a connection whose peer broke the protocol) are queued
+  in the one outgoing buffer;
+* errors in the peer's bytes never raise: they end in a
+  :class:`~wsproto_core.events.Close` or :class:`~wsproto_core.events.HandshakeFailed`
+  event with the bytes owed already queued;
+* :attr:`Connection.should_close_transport` says when to close the TCP stream
+  (RFC 6455 §7.1.1: the server first, the client once the server has).
 """
 
 from __future__ import annotations
@@ -11,15 +23,33 @@ import enum
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
+from .codec.hixie import HixieCodec
+from .codec.rfc6455 import Rfc6455Codec
+from .errors import HandshakeError, InvalidState, ProtocolError
+from .events import Accept, Close, HandshakeFailed, Ping, Reject, Request
+from .handshake.client import ClientHandshake
+from .handshake.server import ServerHandshake
+from .handshake.uri import parse_uri
+from .versions import SUPPORTED_VERSIONS
+
 if TYPE_CHECKING:
-    from .events import Event, Request
-    from .extensions import ClientExtensionFactory, ServerExtensionFactory
+    from .codec import Codec
+    from .events import Event, HTTPRequest
+    from .extensions import ClientExtensionFactory, Extension, ServerExtensionFactory
     from .versions import ProtocolVersion
 
-__all__ = ["DEFAULT_MAX_MESSAGE_SIZE", "ClientConnection", "Connection", "ConnectionState", "ServerConnection"]
+__all__ = [
+    "DEFAULT_MAX_MESSAGE_SIZE",
+    "ClientConnection",
+    "Connection",
+    "ConnectionState",
+    "ServerConnection",
+]
 
 DEFAULT_MAX_MESSAGE_SIZE = 32 * 2**20
 """32 MiB, the default of Apache mod_websocket's ``MaxMessageSize``."""
+
+_MAX_REASON_BYTES = 123  # a close payload is at most 125 bytes, 2 of them the code (RFC 6455 §5.5)
 
 
 class ConnectionState(enum.Enum):
@@ -30,64 +60,345 @@ class ConnectionState(enum.Enum):
     OPEN = "OPEN"
     """Data may flow both ways."""
     CLOSING = "CLOSING"
-    """A close frame was sent or received, not yet both."""
+    """This side sent a close frame and waits for the peer's."""
     CLOSED = "CLOSED"
-    """The closing handshake is done, the handshake failed, or the stream ended."""
+    """The closing handshake is done, the handshake failed, the connection failed, or the stream ended."""
+
+
+_CONNECTING = ConnectionState.CONNECTING
+_OPEN = ConnectionState.OPEN
+_CLOSING = ConnectionState.CLOSING
+_CLOSED = ConnectionState.CLOSED
+
+
+def _truncate_reason(reason: str) -> str:
+    """Cut ``reason`` to what fits in a close frame, on a code point boundary."""
+    encoded = reason.encode("utf-8")
+    if len(encoded) <= _MAX_REASON_BYTES:
+        return reason
+    return encoded[:_MAX_REASON_BYTES].decode("utf-8", "ignore")
 
 
 class Connection:
-    """What both roles share. Use :class:`ServerConnection` or :class:`ClientConnection`."""
+    """What both roles share. Create a :class:`ServerConnection` or a :class:`ClientConnection`.
 
-    def receive_data(self, data: bytes) -> None:
-        """Feed bytes received from the peer; ``b""`` means the stream ended (EOF)."""
-        raise NotImplementedError
+    Attributes:
+        max_message_size: The limit on a received message's size in bytes (``None``: no
+            limit), checked on the running total from each frame header before the
+            payload is buffered. Exceeding it closes with 1009 (1004 on versions 7 and 8).
+        max_frame_size: An optional limit on one received frame's payload.
+        stream_messages: Deliver messages in chunks as they arrive (``final`` marks
+            the last) instead of whole.
+    """
 
-    def events(self) -> Iterator[Event]:
-        """Return the events produced so far, in order, and forget them."""
-        raise NotImplementedError
+    __slots__ = (
+        "_close_sent",
+        "_codec",
+        "_events",
+        "_extensions",
+        "_out",
+        "_should_close",
+        "_state",
+        "_subprotocol",
+        "_version",
+        "max_frame_size",
+        "max_message_size",
+        "stream_messages",
+    )
 
-    def data_to_send(self) -> bytes:
-        """Return every byte owed to the peer, automatic replies included, and forget them."""
-        raise NotImplementedError
+    _client: bool = False
 
-    def send_text(self, data: str, final: bool = True) -> None:
-        """Queue a text message (or a fragment of one when ``final`` is False)."""
-        raise NotImplementedError
+    def __init__(
+        self,
+        *,
+        max_message_size: int | None,
+        max_frame_size: int | None,
+        stream_messages: bool,
+    ) -> None:
+        if max_message_size is not None and max_message_size < 0:
+            raise ValueError("max_message_size must be None or >= 0")
+        if max_frame_size is not None and max_frame_size < 0:
+            raise ValueError("max_frame_size must be None or >= 0")
+        self.max_message_size = max_message_size
+        self.max_frame_size = max_frame_size
+        self.stream_messages = stream_messages
+        self._state = _CONNECTING
+        self._events: list[Event] = []
+        self._out: list[bytes] = []
+        self._codec: Codec | None = None
+        self._version: ProtocolVersion | None = None
+        self._subprotocol: str | None = None
+        self._extensions: list[Extension] = []
+        self._close_sent = False
+        self._should_close = False
 
-    def send_binary(self, data: bytes, final: bool = True) -> None:
-        """Queue a binary message (or a fragment of one when ``final`` is False)."""
-        raise NotImplementedError
-
-    def ping(self, payload: bytes = b"") -> None:
-        """Queue a ping."""
-        raise NotImplementedError
-
-    def pong(self, payload: bytes = b"") -> None:
-        """Queue an unsolicited pong."""
-        raise NotImplementedError
-
-    def close(self, code: int | None = 1000, reason: str = "") -> None:
-        """Start (or answer) the closing handshake."""
-        raise NotImplementedError
+    # -- what the adapter reads ------------------------------------------------
 
     @property
     def state(self) -> ConnectionState:
         """The connection state."""
-        raise NotImplementedError
+        return self._state
 
     @property
     def should_close_transport(self) -> bool:
-        """True once the adapter must close the TCP stream."""
-        raise NotImplementedError
+        """True once the adapter must close the TCP stream, after writing :meth:`data_to_send`.
+
+        A server closes the stream as soon as the closing handshake is done
+        (RFC 6455 §7.1.1). A client waits for the server to close it: after a
+        clean closing handshake this stays ``False`` until EOF arrives, and the
+        client adapter closes the stream itself if the server does not within
+        its close timeout. Any failure (a refused handshake, a protocol error,
+        EOF) makes it ``True`` at once.
+        """
+        return self._should_close
 
     @property
     def protocol_version(self) -> ProtocolVersion | None:
-        """The negotiated protocol, once known."""
-        raise NotImplementedError
+        """The negotiated protocol: 13, 8, 7, ``"hixie-76"`` or ``"hixie-75"``; ``None`` until known."""
+        return self._version
+
+    @property
+    def subprotocol(self) -> str | None:
+        """The subprotocol in use, once the handshake is done, or ``None``."""
+        return self._subprotocol
+
+    @property
+    def extensions(self) -> tuple[Extension, ...]:
+        """The extensions in use, once the handshake is done."""
+        return tuple(self._extensions)
+
+    def events(self) -> Iterator[Event]:
+        """Return the events produced so far, in order, and forget them."""
+        events = self._events
+        if not events:
+            return iter(())
+        self._events = []
+        return iter(events)
+
+    def data_to_send(self) -> bytes:
+        """Return every byte owed to the peer, automatic replies included, and forget them."""
+        out = self._out
+        if not out:
+            return b""
+        self._out = []
+        return b"".join(out)
+
+    # -- bytes from the network ---------------------------------------------------
+
+    def receive_data(self, data: bytes) -> None:
+        """Feed bytes received from the peer; ``b""`` means the stream ended (EOF).
+
+        Never raises because of what the bytes contain: a protocol violation
+        queues the failure close frame and produces a ``Close`` event with
+        ``by_peer=False``; an invalid handshake produces ``HandshakeFailed``.
+        """
+        codec = self._codec
+        if codec is None:
+            self._receive_handshake(data)
+        elif not data:
+            self._receive_eof()
+        elif self._state is _OPEN or self._state is _CLOSING:
+            self._receive_frames(codec, data)
+        # In CLOSED, the peer's bytes have no meaning left: drop them.
+
+    def _receive_handshake(self, data: bytes) -> None:
+        raise NotImplementedError  # each role implements it
+
+    def _receive_frames(self, codec: Codec, data: bytes) -> None:
+        events = self._events
+        start = len(events)
+        try:
+            codec.receive(data, events)
+        except ProtocolError as error:
+            self._react(start)
+            if self._state is not _CLOSED:
+                self._fail(error.close_code, error.reason)
+            return
+        if len(events) > start:
+            self._react(start)
+
+    def _react(self, start: int) -> None:
+        """Owe the peer what the protocol says for the control events appended since ``start``."""
+        events = self._events
+        for index in range(start, len(events)):
+            event = events[index]
+            if type(event) is Ping:
+                if not self._close_sent:
+                    codec = self._codec
+                    assert codec is not None
+                    # RFC 6455 §5.5.2: a pong with the ping's application data, as soon as practical.
+                    self._out.append(codec.send_pong(event.payload))
+            elif type(event) is Close:
+                self._receive_close(event)
+
+    def _receive_close(self, event: Close) -> None:
+        # RFC 6455 §5.5.1: answer a close with a close, echoing the status code.
+        if not self._close_sent:
+            codec = self._codec
+            assert codec is not None
+            code = None if event.code == 1005 else event.code
+            self._send_close_frame(codec, code, "")
+        self._state = _CLOSED
+        if not self._client:
+            # RFC 6455 §7.1.1: the server closes the TCP connection first.
+            self._should_close = True
+
+    def _receive_eof(self) -> None:
+        if self._state is not _CLOSED:
+            # RFC 6455 §7.1.5: closed with no close frame received: 1006.
+            self._events.append(Close(1006, "connection closed without a closing handshake", by_peer=False))
+            self._state = _CLOSED
+        self._should_close = True
+
+    def _fail(self, code: int, reason: str) -> None:
+        """_Fail the WebSocket Connection_ (RFC 6455 §7.1.7): close frame, then close the stream."""
+        reason = _truncate_reason(reason)
+        codec = self._codec
+        if codec is not None and not self._close_sent:
+            self._send_close_frame(codec, code, reason)
+        self._events.append(Close(code, reason, by_peer=False))
+        self._state = _CLOSED
+        self._should_close = True
+
+    def _send_close_frame(self, codec: Codec, code: int | None, reason: str) -> None:
+        if self._version != "hixie-75":  # draft-75 has no closing handshake: closing the stream is the close.
+            # Encode first: an invalid code or reason raises and leaves the connection as it was.
+            self._out.append(codec.send_close(code, reason))
+        self._close_sent = True
+
+    # -- the application's side -------------------------------------------------
+
+    def _open_codec(self, version: ProtocolVersion, extensions: Sequence[Extension]) -> Codec:
+        if isinstance(version, int):
+            return Rfc6455Codec(
+                client=self._client,
+                version=version,
+                max_message_size=self.max_message_size,
+                max_frame_size=self.max_frame_size,
+                stream_messages=self.stream_messages,
+                extensions=extensions,
+            )
+        return HixieCodec(
+            version=version,
+            max_message_size=self.max_message_size,
+            stream_messages=self.stream_messages,
+        )
+
+    def _start(self, version: ProtocolVersion, subprotocol: str | None, extensions: Sequence[Extension]) -> Codec:
+        self._version = version
+        self._subprotocol = subprotocol
+        self._extensions = list(extensions)
+        codec = self._codec = self._open_codec(version, extensions)
+        self._state = _OPEN
+        return codec
+
+    def _sending_codec(self, what: str) -> Codec:
+        codec = self._codec
+        if self._state is not _OPEN or codec is None:
+            if self._close_sent:
+                raise InvalidState(f"cannot {what}: a close frame was already sent", self._state.value)
+            raise InvalidState(f"cannot {what} in state {self._state.value}", self._state.value)
+        return codec
+
+    def send_text(self, data: str, final: bool = True) -> None:
+        """Queue a text message, or a fragment of one when ``final`` is ``False``.
+
+        Fragments of one message are sent by calls with ``final=False`` and a
+        last call with ``final=True``.
+
+        Raises:
+            InvalidState: The connection is not open (or a close frame was sent).
+        """
+        self._out.append(self._sending_codec("send a message").send_text(data, final))
+
+    def send_binary(self, data: bytes, final: bool = True) -> None:
+        """Queue a binary message, or a fragment of one when ``final`` is ``False``.
+
+        Raises:
+            InvalidState: The connection is not open (or a close frame was sent).
+            UnsupportedOperation: The peer speaks a hixie draft, which has no binary messages.
+        """
+        self._out.append(self._sending_codec("send a message").send_binary(data, final))
+
+    def ping(self, payload: bytes = b"") -> None:
+        """Queue a ping (RFC 6455 §5.5.2); the peer's pong arrives as a ``Pong`` event.
+
+        Raises:
+            InvalidState: The connection is not open.
+            UnsupportedOperation: The peer speaks a hixie draft, which has no pings.
+            PayloadTooBig: ``payload`` is over 125 bytes.
+        """
+        self._out.append(self._sending_codec("send a ping").send_ping(payload))
+
+    def pong(self, payload: bytes = b"") -> None:
+        """Queue an unsolicited pong (RFC 6455 §5.5.3), e.g. as a unidirectional heartbeat.
+
+        Pongs answering the peer's pings are queued automatically; don't send those.
+
+        Raises:
+            InvalidState: The connection is not open.
+            UnsupportedOperation: The peer speaks a hixie draft, which has no pongs.
+        """
+        self._out.append(self._sending_codec("send a pong").send_pong(payload))
+
+    def close(self, code: int | None = 1000, reason: str = "") -> None:
+        """Start the closing handshake (RFC 6455 §7.1.2).
+
+        ``code=None`` sends a close frame with no status code. The peer's answer
+        arrives as a ``Close`` event. Calling it again, or once the connection is
+        closed, does nothing. On the hixie drafts the code and reason are not
+        sent (draft-76 sends ``FF 00``; draft-75 has no closing handshake, so the
+        connection is closed at once).
+
+        Before the handshake is done it aborts the connection: nothing is sent
+        and the stream is to be closed (a server that wants to answer the
+        request with an HTTP status uses :meth:`ServerConnection.reject`).
+
+        Raises:
+            InvalidCloseCode: ``code`` may not be sent on the wire (RFC 6455 §7.4).
+            PayloadTooBig: The reason is over 123 bytes encoded.
+        """
+        if self._close_sent or self._state is _CLOSED:
+            return
+        codec = self._codec
+        if codec is None:
+            self._state = _CLOSED
+            self._should_close = True
+            return
+        self._send_close_frame(codec, code, reason)
+        if self._version == "hixie-75":
+            self._events.append(Close(1005, "", by_peer=False))
+            self._state = _CLOSED
+            self._should_close = True
+        else:
+            self._state = _CLOSING
 
 
 class ServerConnection(Connection):
-    """The server role."""
+    """The server role: reads a handshake request, answers it, then exchanges messages.
+
+    Flow: feed bytes until a :class:`~wsproto_core.events.Request` event arrives,
+    then call :meth:`accept` or :meth:`reject`. An invalid request is refused
+    by the connection itself: the error response is queued and a
+    :class:`~wsproto_core.events.HandshakeFailed` event says why.
+
+    Args:
+        max_message_size: Limit on a received message, in bytes (``None``: no limit).
+            Settable as an attribute until :meth:`accept` (per-route limits).
+        max_frame_size: Optional limit on a received frame's payload.
+        subprotocols: The subprotocols this server speaks, in preference order;
+            :meth:`accept` picks the first the client offered unless told otherwise.
+        extensions: Extension factories to negotiate.
+        stream_messages: Deliver messages in chunks as they arrive.
+        allow_draft76: Accept draft-hixie-76 clients.
+        allow_draft75: Accept draft-hixie-75 clients (off by default).
+        accept_plain_http: Report plain (non-upgrade) HTTP requests as
+            :class:`~wsproto_core.events.HTTPRequest` events instead of refusing them with 426.
+        secure: The stream runs over TLS (for the hixie ``Location`` headers: ``wss://``).
+        max_handshake_size: Limit on the request line and headers, in bytes (431 beyond).
+    """
+
+    __slots__ = ("_handshake", "_pending", "_pending_eof", "_request")
 
     def __init__(
         self,
@@ -103,24 +414,221 @@ class ServerConnection(Connection):
         secure: bool = False,
         max_handshake_size: int = 16384,
     ) -> None:
-        raise NotImplementedError
+        super().__init__(
+            max_message_size=max_message_size,
+            max_frame_size=max_frame_size,
+            stream_messages=stream_messages,
+        )
+        self._handshake = ServerHandshake(
+            subprotocols=subprotocols,
+            extensions=extensions,
+            allow_draft76=allow_draft76,
+            allow_draft75=allow_draft75,
+            accept_plain_http=accept_plain_http,
+            secure=secure,
+            max_size=max_handshake_size,
+        )
+        self._request: Request | HTTPRequest | None = None
+        self._pending = bytearray()
+        self._pending_eof = False
+
+    @classmethod
+    def from_request(
+        cls,
+        method: str,
+        target: str,
+        headers: Sequence[tuple[str, str]] | Sequence[tuple[bytes, bytes]],
+        data: bytes = b"",
+        *,
+        max_message_size: int | None = DEFAULT_MAX_MESSAGE_SIZE,
+        max_frame_size: int | None = None,
+        subprotocols: Sequence[str] = (),
+        extensions: Sequence[ServerExtensionFactory] = (),
+        stream_messages: bool = False,
+        allow_draft76: bool = True,
+        allow_draft75: bool = False,
+        accept_plain_http: bool = False,
+        secure: bool = False,
+    ) -> ServerConnection:
+        """Take over a connection whose HTTP request another server already parsed.
+
+        The returned connection has validated the request: its events hold the
+        :class:`~wsproto_core.events.Request` (or a ``HandshakeFailed`` with the
+        refusal queued, exactly as if the bytes had been fed). ``data`` is
+        whatever followed the request on the stream (a hixie-76 key3, frames
+        the client pipelined); if a hixie-76 key3 is still incomplete, feed the
+        rest with :meth:`receive_data`.
+
+        Args:
+            method: The request method.
+            target: The request target (path and query).
+            headers: The request headers, as ``str`` or ``bytes`` pairs.
+            data: The bytes that followed the request head.
+            max_message_size: As for the constructor.
+            max_frame_size: As for the constructor.
+            subprotocols: As for the constructor.
+            extensions: As for the constructor.
+            stream_messages: As for the constructor.
+            allow_draft76: As for the constructor.
+            allow_draft75: As for the constructor.
+            accept_plain_http: As for the constructor.
+            secure: As for the constructor.
+        """
+        conn = cls(
+            max_message_size=max_message_size,
+            max_frame_size=max_frame_size,
+            subprotocols=subprotocols,
+            extensions=extensions,
+            stream_messages=stream_messages,
+            allow_draft76=allow_draft76,
+            allow_draft75=allow_draft75,
+            accept_plain_http=accept_plain_http,
+            secure=secure,
+        )
+        try:
+            conn._handshake = ServerHandshake.from_request(
+                method,
+                target,
+                headers,
+                data,
+                subprotocols=subprotocols,
+                extensions=extensions,
+                allow_draft76=allow_draft76,
+                allow_draft75=allow_draft75,
+                accept_plain_http=accept_plain_http,
+                secure=secure,
+            )
+        except HandshakeError as error:
+            conn._refuse(error)
+            return conn
+        conn._handshake_result(conn._handshake.event)
+        return conn
 
     @property
     def request(self) -> Request | None:
-        """The handshake request, once it arrived."""
-        raise NotImplementedError
+        """The handshake request, once it arrived (``None`` for a plain HTTP request)."""
+        request = self._request
+        return request if isinstance(request, Request) else None
+
+    def _receive_handshake(self, data: bytes) -> None:
+        if self._state is not _CONNECTING:
+            return  # refused or rejected: nothing more to read
+        if self._request is not None:
+            # Waiting for accept() or reject(): keep everything for after the decision.
+            if data:
+                self._pending += data
+            else:
+                self._pending_eof = True
+            return
+        try:
+            result = self._handshake.receive_data(data)
+        except HandshakeError as error:
+            if data:
+                self._refuse(error)
+            else:
+                # The client went away mid-handshake: nobody to answer.
+                self._events.append(HandshakeFailed(error.reason, None))
+                self._state = _CLOSED
+                self._should_close = True
+            return
+        self._handshake_result(result)
+
+    def _handshake_result(self, result: Request | HTTPRequest | None) -> None:
+        if result is None:
+            return
+        self._request = result
+        self._events.append(result)
+        self._pending += self._handshake.trailing
+
+    def _refuse(self, error: HandshakeError) -> None:
+        self._out.append(self._handshake.refuse(error))
+        self._events.append(HandshakeFailed(error.reason, error.status))
+        self._state = _CLOSED
+        self._should_close = True
+
+    def _awaiting_decision(self, what: str) -> None:
+        if self._state is not _CONNECTING or self._request is None:
+            if self._state is _CONNECTING:
+                raise InvalidState(f"cannot {what} before a request arrived", self._state.value)
+            raise InvalidState(f"cannot {what} in state {self._state.value}", self._state.value)
 
     def accept(self, subprotocol: str | None = None, extra_headers: Sequence[tuple[str, str]] = ()) -> None:
-        """Accept the handshake (after a Request event)."""
-        raise NotImplementedError
+        """Accept the opening handshake, after a ``Request`` event (RFC 6455 §4.2.2).
+
+        Frames the client sent before the decision are parsed now; their events
+        follow.
+
+        Args:
+            subprotocol: The subprotocol to use; it must be one the client offered.
+                ``None`` picks the first of the server's ``subprotocols`` the client
+                offered, if any.
+            extra_headers: More response headers.
+
+        Raises:
+            InvalidState: No request is waiting for a decision.
+            ValueError: ``subprotocol`` was not offered by the client.
+        """
+        self._awaiting_decision("accept")
+        if not isinstance(self._request, Request):
+            raise InvalidState("a plain HTTP request cannot be accepted; answer it with reject()")
+        response, extensions, chosen = self._handshake.accept(subprotocol, extra_headers)
+        self._out.append(response)
+        version = self._handshake.version
+        assert version is not None
+        self._start(version, chosen, extensions)
+        pending, self._pending = bytes(self._pending), bytearray()
+        if pending:
+            self.receive_data(pending)
+        if self._pending_eof:
+            self.receive_data(b"")
 
     def reject(self, status: int = 403, headers: Sequence[tuple[str, str]] = (), body: bytes = b"") -> None:
-        """Refuse the handshake (or answer a plain HTTP request) with an HTTP response."""
-        raise NotImplementedError
+        """Refuse the handshake, or answer a plain HTTP request, with an HTTP response.
+
+        The connection is then closed; :attr:`should_close_transport` is ``True``.
+
+        Args:
+            status: The HTTP status code.
+            headers: Response headers (``Content-Length`` and ``Connection: close`` are added).
+            body: The response body.
+
+        Raises:
+            InvalidState: No request is waiting for a decision.
+        """
+        self._awaiting_decision("reject")
+        self._out.append(self._handshake.reject(status, headers, body))
+        self._state = _CLOSED
+        self._should_close = True
 
 
 class ClientConnection(Connection):
-    """The client role."""
+    """The client role: the handshake request is queued at once in :meth:`data_to_send`.
+
+    Flow: write the request, feed the response; an
+    :class:`~wsproto_core.events.Accept` event opens the connection, a
+    :class:`~wsproto_core.events.Reject` (another status) or ``HandshakeFailed``
+    (an invalid response) ends it.
+
+    Args:
+        url: A ``ws://`` or ``wss://`` URL.
+        subprotocols: Subprotocols to offer, in preference order.
+        origin: The origin to send (``Origin``; ``Sec-WebSocket-Origin`` on versions 7 and 8).
+        version: 13 (default), 8, 7, ``"hixie-76"`` or ``"hixie-75"``.
+        extra_headers: More request headers.
+        extensions: Extension factories to offer.
+        max_message_size: Limit on a received message, in bytes (``None``: no limit).
+        max_frame_size: Optional limit on a received frame's payload.
+        stream_messages: Deliver messages in chunks as they arrive.
+        max_handshake_size: Limit on the response head and a refusal's body, in bytes.
+
+    Raises:
+        InvalidURI: ``url`` is not a WebSocket URL.
+        ValueError: ``version`` is not one we speak.
+    """
+
+    __slots__ = ("_handshake",)
+
+    _client = True
 
     def __init__(
         self,
@@ -136,4 +644,43 @@ class ClientConnection(Connection):
         stream_messages: bool = False,
         max_handshake_size: int = 16384,
     ) -> None:
-        raise NotImplementedError
+        if version not in SUPPORTED_VERSIONS:
+            raise ValueError(f"unsupported protocol version {version!r}; use one of {SUPPORTED_VERSIONS}")
+        super().__init__(
+            max_message_size=max_message_size,
+            max_frame_size=max_frame_size,
+            stream_messages=stream_messages,
+        )
+        self._handshake = ClientHandshake(
+            parse_uri(url),
+            subprotocols=subprotocols,
+            origin=origin,
+            version=version,
+            extra_headers=extra_headers,
+            extensions=extensions,
+            max_size=max_handshake_size,
+        )
+        self._out.append(self._handshake.request)
+
+    def _receive_handshake(self, data: bytes) -> None:
+        if self._state is not _CONNECTING:
+            return
+        handshake = self._handshake
+        try:
+            result = handshake.receive_data(data)
+        except HandshakeError as error:
+            self._events.append(HandshakeFailed(error.reason, error.status))
+            self._state = _CLOSED
+            self._should_close = True
+            return
+        if result is None:
+            return
+        self._events.append(result)
+        if isinstance(result, Reject):
+            self._state = _CLOSED
+            self._should_close = True
+            return
+        assert isinstance(result, Accept)
+        self._start(handshake.version, handshake.subprotocol, handshake.extensions)
+        if handshake.trailing:
+            self.receive_data(handshake.trailing)
