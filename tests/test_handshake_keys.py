@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from wsproto_core.handshake import hixie, rfc6455
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 def test_accept_key_of_the_rfc_6455_example() -> None:

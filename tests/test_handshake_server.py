@@ -314,11 +314,11 @@ def test_malformed_http_is_refused_with_400() -> None:
 
 def test_headers_over_max_size_arriving_in_pieces_are_refused_with_431() -> None:
     handshake = ServerHandshake(max_size=1024)
+    handshake.receive_data(b"GET / HTTP/1.1\r\n")
+    for _ in range(9):
+        assert handshake.receive_data(b"X-Filler: " + b"a" * 100 + b"\r\n") is None
     with pytest.raises(HandshakeError) as info:
-        for _ in range(100):
-            handshake.receive_data(
-                b"X-Filler: " + b"a" * 100 + b"\r\n" if _ else b"GET / HTTP/1.1\r\n"
-            )
+        handshake.receive_data(b"X-Filler: " + b"a" * 100 + b"\r\n")
     assert info.value.status == 431
 
 
@@ -333,9 +333,7 @@ def test_websocket_request_with_another_method_is_refused_with_405() -> None:
 
 
 def test_http_1_0_websocket_request_is_refused_with_400() -> None:
-    error = refused(
-        ws(version="13", **{"version": "13"}) if False else ws().replace(b"HTTP/1.1", b"HTTP/1.0")
-    )
+    error = refused(ws().replace(b"HTTP/1.1", b"HTTP/1.0"))
     assert error.status == 400
     assert "HTTP/1.1" in error.reason
 
@@ -433,6 +431,14 @@ def test_upgrade_to_another_protocol_is_refused_with_426() -> None:
 def test_eof_before_any_byte_is_refused_with_400() -> None:
     error = refused(b"")
     assert (error.status, error.reason) == (400, "connection closed during the handshake")
+
+
+def test_refuse_after_eof_still_writes_a_response() -> None:
+    handshake = ServerHandshake()
+    handshake.receive_data(b"GET / HT")
+    with pytest.raises(HandshakeError) as info:
+        handshake.receive_data(b"")
+    assert handshake.refuse(info.value).startswith(b"HTTP/1.1 400 Bad Request\r\n")
 
 
 def test_eof_within_the_headers_is_refused_with_400() -> None:

@@ -226,8 +226,9 @@ class ClientHandshake:
                 raise HandshakeError(f"invalid HTTP response: {exc}", None) from exc
             if event is h11.NEED_DATA:
                 return None
-            if isinstance(event, h11.ConnectionClosed):
-                raise HandshakeError(_EOF_REASON, None)
+            if event is h11.PAUSED:
+                # h11 stops after the 101; what follows is ours.
+                return self._receive_answer(*self._h11.trailing_data)
             if isinstance(event, (h11.InformationalResponse, h11.Response)):
                 headers = decode_headers(event.headers.raw_items())
                 size = len(event.reason) + 15 + sum(len(k) + len(v) + 4 for k, v in headers)
@@ -243,11 +244,10 @@ class ClientHandshake:
                 self._body += event.data
                 if len(self._body) >= self._max_size:
                     return self._reject()
-            elif isinstance(event, h11.EndOfMessage):
+            else:
+                # EndOfMessage: before the end of a final response, h11 has no
+                # other event for a client (a premature EOF raises instead).
                 return self._reject()
-            elif event is h11.PAUSED:
-                # h11 stops after the 101; what follows is ours.
-                return self._receive_answer(*self._h11.trailing_data)
 
     def _reject(self) -> Reject:
         """Finish a refusal, its body truncated to ``max_size``."""

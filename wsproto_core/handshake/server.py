@@ -255,13 +255,15 @@ class ServerHandshake:
 
     def _receive_http(self, data: bytes) -> Request | HTTPRequest | None:
         """Run h11 over ``data`` until the request and its end are read."""
+        if not data:
+            # EOF before the request is complete. h11 is not told: it would
+            # then refuse to write the response that answers this error.
+            raise HandshakeError(_EOF_REASON, 400)
         self._h11.receive_data(data)
         while True:
             try:
                 event = self._h11.next_event()
             except h11.RemoteProtocolError as exc:
-                if not data:
-                    raise HandshakeError(_EOF_REASON, 400) from exc
                 if exc.error_status_hint == 431:
                     raise HandshakeError(
                         f"request headers larger than {self._max_size} bytes", 431
@@ -271,8 +273,6 @@ class ServerHandshake:
                 ) from exc
             if event is h11.NEED_DATA:
                 return None
-            if isinstance(event, h11.ConnectionClosed):
-                raise HandshakeError(_EOF_REASON, 400)
             if isinstance(event, h11.Request):
                 result = self._validate(event)
                 if isinstance(result, HTTPRequest):
@@ -280,8 +280,9 @@ class ServerHandshake:
                     return result
                 self._pending = result
             elif event is h11.PAUSED:
-                # h11 stops after an Upgrade request; what follows is ours.
-                return self._receive_key3(*self._h11.trailing_data)
+                # h11 stops after an Upgrade request (the validated request has
+                # no body); what follows is ours.
+                return self._receive_key3(self._h11.trailing_data[0], eof=False)
 
     def _receive_key3(self, data: bytes, eof: bool) -> Request | None:
         """Complete a validated request: wait for the hixie-76 key3 if there is one."""
