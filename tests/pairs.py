@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wsproto_core import ClientConnection, ServerConnection
 from wsproto_core.events import Accept, Event, Request
-from wsproto_core.versions import ProtocolVersion
+
+if TYPE_CHECKING:
+    from wsproto_core.versions import ProtocolVersion
 
 
 def transfer(

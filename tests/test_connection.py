@@ -7,8 +7,8 @@ tests check what the connection adds on top, for both roles.
 from __future__ import annotations
 
 import pytest
-
 from pairs import open_pair, transfer
+
 from wsproto_core import (
     ClientConnection,
     ConnectionState,

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 from hypothesis import given
 from hypothesis import strategies as st
-
 from pairs import open_pair
+
 from wsproto_core import ClientConnection, ServerConnection
 from wsproto_core.close import is_valid_wire_code
 from wsproto_core.events import (
@@ -37,7 +39,7 @@ def chunked(data: bytes, cuts: list[int]) -> list[bytes]:
     if not data:
         return []
     points = sorted({c % len(data) for c in cuts} | {0, len(data)})
-    return [data[a:b] for a, b in zip(points, points[1:])]
+    return [data[a:b] for a, b in pairwise(points)]
 
 
 def perform(conn: ClientConnection | ServerConnection, script: list[Action]) -> list[Event]:

@@ -66,6 +66,8 @@ __all__ = [
     "InvalidUTF8",
     "Opcode",
     "PayloadTooBig",
+    "Ping",
+    "Pong",
     "ProtocolError",
     "ProtocolVersion",
     "Reject",

@@ -20,7 +20,6 @@ The connection owns the rules every adapter would otherwise have to know:
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from .codec.hixie import HixieCodec
@@ -33,6 +32,8 @@ from .handshake.uri import parse_uri
 from .versions import SUPPORTED_VERSIONS
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
+
     from .codec import Codec
     from .events import Event, HTTPRequest
     from .extensions import ClientExtensionFactory, Extension, ServerExtensionFactory
@@ -62,7 +63,7 @@ class ConnectionState(enum.Enum):
     CLOSING = "CLOSING"
     """This side sent a close frame and waits for the peer's."""
     CLOSED = "CLOSED"
-    """The closing handshake is done, the handshake failed, the connection failed, or the stream ended."""
+    """The closing handshake is done, the handshake or connection failed, or the stream ended."""
 
 
 _CONNECTING = ConnectionState.CONNECTING
@@ -154,7 +155,7 @@ class Connection:
 
     @property
     def protocol_version(self) -> ProtocolVersion | None:
-        """The negotiated protocol: 13, 8, 7, ``"hixie-76"`` or ``"hixie-75"``; ``None`` until known."""
+        """The negotiated protocol: 13, 8, 7, ``"hixie-76"``, ``"hixie-75"``, or ``None`` yet."""
         return self._version
 
     @property
@@ -226,7 +227,7 @@ class Connection:
                 if not self._close_sent:
                     codec = self._codec
                     assert codec is not None
-                    # RFC 6455 §5.5.2: a pong with the ping's application data, as soon as practical.
+                    # RFC 6455 §5.5.2: a pong with the ping's application data, at once.
                     self._out.append(codec.send_pong(event.payload))
             elif type(event) is Close:
                 self._receive_close(event)
@@ -246,7 +247,9 @@ class Connection:
     def _receive_eof(self) -> None:
         if self._state is not _CLOSED:
             # RFC 6455 §7.1.5: closed with no close frame received: 1006.
-            self._events.append(Close(1006, "connection closed without a closing handshake", by_peer=False))
+            self._events.append(
+                Close(1006, "connection closed without a closing handshake", by_peer=False)
+            )
             self._state = _CLOSED
         self._should_close = True
 
@@ -261,7 +264,9 @@ class Connection:
         self._should_close = True
 
     def _send_close_frame(self, codec: Codec, code: int | None, reason: str) -> None:
-        if self._version != "hixie-75":  # draft-75 has no closing handshake: closing the stream is the close.
+        if (
+            self._version != "hixie-75"
+        ):  # draft-75 has no closing handshake: closing the stream is the close.
             # Encode first: an invalid code or reason raises and leaves the connection as it was.
             self._out.append(codec.send_close(code, reason))
         self._close_sent = True
@@ -284,7 +289,9 @@ class Connection:
             stream_messages=self.stream_messages,
         )
 
-    def _start(self, version: ProtocolVersion, subprotocol: str | None, extensions: Sequence[Extension]) -> Codec:
+    def _start(
+        self, version: ProtocolVersion, subprotocol: str | None, extensions: Sequence[Extension]
+    ) -> Codec:
         self._version = version
         self._subprotocol = subprotocol
         self._extensions = list(extensions)
@@ -296,7 +303,9 @@ class Connection:
         codec = self._codec
         if self._state is not _OPEN or codec is None:
             if self._close_sent:
-                raise InvalidState(f"cannot {what}: a close frame was already sent", self._state.value)
+                raise InvalidState(
+                    f"cannot {what}: a close frame was already sent", self._state.value
+                )
             raise InvalidState(f"cannot {what} in state {self._state.value}", self._state.value)
         return codec
 
@@ -552,7 +561,9 @@ class ServerConnection(Connection):
                 raise InvalidState(f"cannot {what} before a request arrived", self._state.value)
             raise InvalidState(f"cannot {what} in state {self._state.value}", self._state.value)
 
-    def accept(self, subprotocol: str | None = None, extra_headers: Sequence[tuple[str, str]] = ()) -> None:
+    def accept(
+        self, subprotocol: str | None = None, extra_headers: Sequence[tuple[str, str]] = ()
+    ) -> None:
         """Accept the opening handshake, after a ``Request`` event (RFC 6455 §4.2.2).
 
         Frames the client sent before the decision are parsed now; their events
@@ -582,7 +593,9 @@ class ServerConnection(Connection):
         if self._pending_eof:
             self.receive_data(b"")
 
-    def reject(self, status: int = 403, headers: Sequence[tuple[str, str]] = (), body: bytes = b"") -> None:
+    def reject(
+        self, status: int = 403, headers: Sequence[tuple[str, str]] = (), body: bytes = b""
+    ) -> None:
         """Refuse the handshake, or answer a plain HTTP request, with an HTTP response.
 
         The connection is then closed; :attr:`should_close_transport` is ``True``.
@@ -645,7 +658,9 @@ class ClientConnection(Connection):
         max_handshake_size: int = 16384,
     ) -> None:
         if version not in SUPPORTED_VERSIONS:
-            raise ValueError(f"unsupported protocol version {version!r}; use one of {SUPPORTED_VERSIONS}")
+            raise ValueError(
+                f"unsupported protocol version {version!r}; use one of {SUPPORTED_VERSIONS}"
+            )
         super().__init__(
             max_message_size=max_message_size,
             max_frame_size=max_frame_size,

@@ -118,8 +118,12 @@ class PayloadTooBig(ProtocolError):
         max_size: The limit.
     """
 
-    def __init__(self, size: int, max_size: int, close_code: int = 1009, what: str = "message") -> None:
-        super().__init__(f"{what} of at least {size} bytes exceeds the limit of {max_size}", close_code)
+    def __init__(
+        self, size: int, max_size: int, close_code: int = 1009, what: str = "message"
+    ) -> None:
+        super().__init__(
+            f"{what} of at least {size} bytes exceeds the limit of {max_size}", close_code
+        )
         self.size = size
         self.max_size = max_size
 

@@ -8,9 +8,10 @@ bytes produced them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
+from typing import TYPE_CHECKING, Union
 
-from .versions import ProtocolVersion
+if TYPE_CHECKING:
+    from .versions import ProtocolVersion
 
 Headers = tuple[tuple[str, str], ...]
 """HTTP headers as (name, value) pairs, in the order they arrived; names keep their case."""
@@ -184,7 +185,7 @@ class BytesMessage(Event):
     final: bool = True
 
 
-Message = Union[TextMessage, BytesMessage]
+Message = Union[TextMessage, BytesMessage]  # noqa: UP007 (a runtime alias, kept readable in docs)
 """Either kind of data message."""
 
 

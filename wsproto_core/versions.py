@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, Union
+from typing import Literal
 
 __all__ = [
     "HIXIE_75",
@@ -19,7 +19,7 @@ HIXIE_76: Literal["hixie-76"] = "hixie-76"
 HIXIE_75: Literal["hixie-75"] = "hixie-75"
 """draft-hixie-75: no key challenge; opt-in only."""
 
-ProtocolVersion = Union[Literal[13, 8, 7], Literal["hixie-76", "hixie-75"]]
+ProtocolVersion = Literal[13, 8, 7, "hixie-76", "hixie-75"]
 """A negotiated protocol: ``Sec-WebSocket-Version`` 13, 8 or 7, or a hixie draft."""
 
 RFC6455_VERSIONS: tuple[int, ...] = (13, 8, 7)
