@@ -1,0 +1,64 @@
+"""Churn: thousands of connections opened and closed leave no file descriptor or task behind."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+import pytest
+from asyncio_helpers import async_test
+
+from wsproto_core.asyncio import Server, WebSocket, connect, serve
+from wsproto_core.examples import EchoHandler
+
+CONNECTIONS = 2000
+CONCURRENCY = 50
+
+
+def open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+async def echo(ws: WebSocket) -> None:
+    async for message in ws:
+        await ws.send(message)
+
+
+async def churn(server: Server) -> None:
+    url = f"ws://127.0.0.1:{server.port}/"
+    limit = asyncio.Semaphore(CONCURRENCY)
+
+    async def one(i: int) -> None:
+        async with limit:
+            ws = await connect(url, ping_interval=None)
+            await ws.send(str(i))
+            assert await ws.recv() == str(i)
+            if i % 4 == 0:
+                assert ws._transport is not None
+                ws._transport.abort()  # no closing handshake: the server sees 1006
+                await ws.wait_closed()
+            else:
+                await ws.close()
+
+    await asyncio.gather(*(one(i) for i in range(CONNECTIONS)))
+
+
+async def settle(server: Server) -> None:
+    """Wait (bounded by the test timeout) until the server has no connection left."""
+    while server.connections:
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.05)
+
+
+@pytest.mark.parametrize("mode", ["coroutine", "handler"])
+@async_test
+async def test_churn_leaves_no_file_descriptor_or_task_behind(mode: str) -> None:
+    server = await serve(echo if mode == "coroutine" else EchoHandler(), port=0)
+    fds_before = open_fds()
+    tasks_before = asyncio.all_tasks()
+    await churn(server)
+    await settle(server)
+    assert asyncio.all_tasks() - tasks_before == set()
+    assert open_fds() == fds_before
+    server.close()
+    await server.wait_closed()
