@@ -710,6 +710,8 @@ class Connection:
             close_event = Close(
                 1006, "connection closed without a closing handshake", by_peer=False
             )
+        for timer in self._timers:
+            timer.cancel()  # before on_close, as the handler API promises
         self._timers.clear()
         with self._not_empty:
             self._close_event = close_event
