@@ -93,9 +93,21 @@ _pack = struct.pack
 # One translation table per key byte: table k maps every byte b to b ^ k.
 _XOR_TABLES = tuple(bytes(b ^ k for b in range(256)) for k in range(256))
 
-# Up to this size the big-integer XOR is fastest; above it the per-lane translate
-# (measured with benchmarks/test_bench_frames.py, see benchmarks/README.md).
-_SMALL_MASK = 256
+# Up to this size one XOR of two integers is fastest; above it, translating the
+# four byte lanes (measured by benchmarks/test_bench_frames.py).
+SMALL_MASK_SIZE = 256
+"""Payloads up to this size are masked as integers, larger ones lane by lane."""
+
+# KEY_SPREAD[n] times a 32-bit key repeats the key over n bytes (little-endian),
+# once the bits above 8 * n are cut with LOW_BYTES[n].
+KEY_SPREAD = tuple(sum(1 << (32 * word) for word in range((n + 3) // 4)) for n in range(257))
+"""For ``n`` up to 256: the integer that spreads a 4-byte key over ``n`` bytes by multiplication."""
+LOW_BYTES = tuple((1 << (8 * n)) - 1 for n in range(257))
+"""For ``n`` up to 256: the integer with the low ``n`` bytes set."""
+
+# Large payloads are masked in slices of this size (a multiple of 4), so that
+# the four strided passes over a slice stay in the CPU cache.
+_LANE_CHUNK = 1 << 16
 
 
 def mask(data: BytesLike, key: bytes | bytearray, offset: int = 0) -> bytes:
@@ -122,20 +134,20 @@ def mask(data: BytesLike, key: bytes | bytearray, offset: int = 0) -> bytes:
     if shift:
         key = key[shift:] + key[:shift]
     size = len(data)
-    if size <= _SMALL_MASK:
+    if size <= SMALL_MASK_SIZE:
         # One XOR of two integers, little-endian so that key byte i lines up with
         # data bytes i, i + 4, i + 8, ...
-        return (
-            int.from_bytes(data, "little")
-            ^ int.from_bytes((key * ((size >> 2) + 1))[:size], "little")
-        ).to_bytes(size, "little")
+        spread = int.from_bytes(key, "little") * KEY_SPREAD[size] & LOW_BYTES[size]
+        return (int.from_bytes(data, "little") ^ spread).to_bytes(size, "little")
     # Four lanes, each one C-level translate with the table for its key byte.
     out = bytearray(data)
-    tables = _XOR_TABLES
-    out[0::4] = out[0::4].translate(tables[key[0]])
-    out[1::4] = out[1::4].translate(tables[key[1]])
-    out[2::4] = out[2::4].translate(tables[key[2]])
-    out[3::4] = out[3::4].translate(tables[key[3]])
+    table0, table1, table2, table3 = (_XOR_TABLES[byte] for byte in key)
+    for start in range(0, size, _LANE_CHUNK):
+        stop = start + _LANE_CHUNK
+        out[start:stop:4] = out[start:stop:4].translate(table0)
+        out[start + 1 : stop : 4] = out[start + 1 : stop : 4].translate(table1)
+        out[start + 2 : stop : 4] = out[start + 2 : stop : 4].translate(table2)
+        out[start + 3 : stop : 4] = out[start + 3 : stop : 4].translate(table3)
     return bytes(out)
 
 

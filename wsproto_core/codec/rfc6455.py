@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, cast
 from ..close import parse_close_payload, serialize_close_payload
 from ..errors import InvalidState, InvalidUTF8, PayloadTooBig, ProtocolError
 from ..events import BytesMessage, Close, Ping, Pong, TextMessage
-from ..frames import MAX_CONTROL_PAYLOAD, Opcode, mask, serialize_frame
+from ..frames import KEY_SPREAD, LOW_BYTES, MAX_CONTROL_PAYLOAD, Opcode, mask, serialize_frame
 from . import Codec
 
 if TYPE_CHECKING:
@@ -70,6 +70,8 @@ class Rfc6455Codec(Codec):
         "_closed",
         "_decoder",
         "_extensions",
+        "_fast_max",
+        "_fast_min",
         "_frame_fin",
         "_frame_key",
         "_frame_left",
@@ -120,6 +122,15 @@ class Rfc6455Codec(Codec):
         self._rsv_allowed = rsv_allowed
         # Versions 7 and 8 (hybi drafts up to 12) defined 1004 as "frame too large".
         self._too_big_code = 1009 if version == 13 else 1004
+        # The second header byte of frames the fast path of receive() takes:
+        # the MASK bit as this role requires, a 7-bit length within the limits.
+        fast_limit = min(
+            limit
+            for limit in (MAX_CONTROL_PAYLOAD, max_message_size, max_frame_size)
+            if limit is not None
+        )
+        self._fast_min = 0 if client else 0x80
+        self._fast_max = -1 if self._extensions else self._fast_min + fast_limit
         self._buffer = bytearray()
         self._closed = False
         # The message being received: its opcode (0 when none is open), the
@@ -185,9 +196,38 @@ class Rfc6455Codec(Codec):
         max_message = self._max_message_size
         plain = not self._extensions
         unpack_from = _unpack_from
+        from_bytes = int.from_bytes
+        key_spread = KEY_SPREAD
+        low_bytes = LOW_BYTES
+        fast_min = self._fast_min
+        fast_max = self._fast_max
+        fast_header = 2 if client else 6
+        idle = not self._message_opcode
         while end - pos >= 2:
             first = buf[pos]
             second = buf[pos + 1]
+            # The fast path: a whole single-frame text or binary message (FIN set,
+            # no reserved bit), short, masked as it must be, within the limits.
+            if idle and fast_min <= second <= fast_max and (first == 0x81 or first == 0x82):
+                length = second & 0x7F
+                stop = pos + fast_header + length
+                if stop <= end:
+                    if client:
+                        payload = bytes(buf[pos + 2 : stop])
+                    else:
+                        # Key and payload in one integer: the key is its low 32 bits.
+                        both = from_bytes(buf[pos + 2 : stop], "little")
+                        spread = (both & 0xFFFFFFFF) * key_spread[length] & low_bytes[length]
+                        payload = ((both >> 32) ^ spread).to_bytes(length, "little")
+                    pos = stop
+                    if first == 0x81:
+                        try:
+                            events.append(TextMessage(payload.decode("utf-8")))
+                        except UnicodeDecodeError:
+                            raise InvalidUTF8() from None
+                    else:
+                        events.append(BytesMessage(payload))
+                    continue
             opcode = first & 0x0F
             length = second & 0x7F
             # RFC 6455 §5.2: RSV1-3 must be 0 unless an extension defines them.
@@ -299,6 +339,7 @@ class Rfc6455Codec(Codec):
             else:
                 self._frame_left = length
                 pos = self._continue_frame(buf, end, events, header_end)
+            idle = not self._message_opcode
         if buf is self._buffer:
             del buf[:pos]
         elif pos < end:

@@ -1,0 +1,207 @@
+"""Compare the RFC 6455 receive path with websockets, wsproto and aiohttp.
+
+Run with ``python benchmarks/compare.py`` (``--quick`` for fewer repeats). Every
+library parses the SAME bytes, server side (masked frames), in one process run;
+each case is timed with :mod:`timeit` on the process's CPU time, the libraries
+taking turns within each of N repeats, best repeat kept; the ratios
+printed are *peer time / our time* (above 1 means we are faster).
+
+What each library runs, from a fresh parser per repetition:
+
+* ``wsproto_core``: :class:`~wsproto_core.codec.rfc6455.Rfc6455Codec` ``receive``,
+  producing ``TextMessage``/``BytesMessage`` events (text decoded and checked).
+* ``websockets``: its sans-IO ``Protocol`` in the OPEN state, ``receive_data`` then
+  ``events_received``, with the C ``websockets.speedups`` masking (checked at start).
+  It yields frames and leaves UTF-8 decoding and message assembly to its I/O layer,
+  so it does less work per message than the others.
+* ``wsproto``: ``FrameProtocol`` ``receive_bytes`` then ``received_frames`` (text decoded).
+* ``aiohttp``: ``WebSocketReader.feed_data`` into its ``WebSocketDataQueue`` (the Cython
+  reader when built, as installed; text decoded).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import time
+import timeit
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import aiohttp._websocket.reader as aiohttp_reader
+import websockets.frames
+import websockets.protocol
+import websockets.speedups
+import wsproto.frame_protocol
+
+from wsproto_core.codec.rfc6455 import Rfc6455Codec
+from wsproto_core.events import BytesMessage, Event, TextMessage
+from wsproto_core.frames import Opcode, serialize_frame
+
+Parse = Callable[[Sequence[bytes]], list[bytes]]
+"""Feeds the reads in order to a fresh parser; returns each message's payload as bytes."""
+
+
+# -- the inputs ------------------------------------------------------------------------
+
+
+def masked(opcode: int, payload: bytes, fin: bool = True) -> bytes:
+    return serialize_frame(opcode, payload, fin=fin, mask_key=os.urandom(4))
+
+
+def split(data: bytes, size: int) -> list[bytes]:
+    return [data[index : index + size] for index in range(0, len(data), size)]
+
+
+def cases() -> dict[str, tuple[list[bytes], int]]:
+    """Each case: the reads, and how many times one timing runs it."""
+    small = b"".join(masked(Opcode.TEXT, b"0123456789abcdef") for _ in range(1000))
+    big = masked(Opcode.BINARY, os.urandom(2**20))
+    text = "wsproto_core\u00e9\u20ac!" * 3641
+    encoded = text.encode()[: 2**16]
+    encoded = encoded[: len(encoded.decode("utf-8", "ignore").encode())]
+    fragments = split(encoded, len(encoded) // 16 + 1)
+    fragmented = b"".join(
+        masked(Opcode.CONTINUATION if index else Opcode.TEXT, piece, index == len(fragments) - 1)
+        for index, piece in enumerate(fragments)
+    )
+    return {
+        "1000 x 16 B masked text, one read": ([small], 20),
+        "1000 x 16 B masked text, 4 KiB reads": (split(small, 4096), 20),
+        "1 MiB masked binary, one read": ([big], 5),
+        "1 MiB masked binary, 64 KiB reads": (split(big, 65536), 5),
+        "64 KiB text in 16 masked frames, one read": ([fragmented], 50),
+    }
+
+
+# -- the parsers -----------------------------------------------------------------------
+
+
+def ours(reads: Sequence[bytes]) -> list[bytes]:
+    codec = Rfc6455Codec(client=False, max_message_size=None)
+    events: list[Event] = []
+    for data in reads:
+        codec.receive(data, events)
+    return [
+        event.data.encode() if type(event) is TextMessage else event.data  # type: ignore[attr-defined]
+        for event in events
+        if type(event) is TextMessage or type(event) is BytesMessage
+    ]
+
+
+def with_websockets(reads: Sequence[bytes]) -> list[bytes]:
+    protocol = websockets.protocol.Protocol(websockets.protocol.SERVER, max_size=None)
+    frames = []
+    for data in reads:
+        protocol.receive_data(data)
+        frames.extend(protocol.events_received())
+    # Join fragments as its I/O layer would, to check the output (not timed separately).
+    messages: list[bytes] = []
+    parts: list[bytes] = []
+    for frame in frames:
+        parts.append(frame.data)
+        if frame.fin:
+            messages.append(b"".join(parts))
+            parts = []
+    return messages
+
+
+def with_wsproto(reads: Sequence[bytes]) -> list[bytes]:
+    protocol = wsproto.frame_protocol.FrameProtocol(client=False, extensions=[])
+    messages: list[bytes] = []
+    parts: list[bytes] = []
+    for data in reads:
+        protocol.receive_bytes(data)
+        for frame in protocol.received_frames():
+            payload = frame.payload
+            parts.append(payload.encode() if isinstance(payload, str) else bytes(payload))
+            if frame.message_finished:
+                messages.append(b"".join(parts))
+                parts = []
+    return messages
+
+
+class _Transport:
+    _reading_paused = False
+
+    def pause_reading(self) -> None:
+        self._reading_paused = True
+
+
+_loop = asyncio.new_event_loop()
+
+
+def with_aiohttp(reads: Sequence[bytes]) -> list[bytes]:
+    queue = aiohttp_reader.WebSocketDataQueue(_Transport(), 2**30, loop=_loop)  # type: ignore[arg-type]
+    reader = aiohttp_reader.WebSocketReader(queue, 0, compress=False, decode_text=True)
+    for data in reads:
+        reader.feed_data(data)
+    messages: list[bytes] = []
+    while queue._buffer:
+        message, _ = queue._buffer.popleft()
+        payload = message.data
+        messages.append(payload.encode() if isinstance(payload, str) else bytes(payload))
+    return messages
+
+
+PEERS: dict[str, Parse] = {
+    "websockets": with_websockets,
+    "wsproto": with_wsproto,
+    "aiohttp": with_aiohttp,
+}
+
+
+def measure(
+    parsers: dict[str, Parse], reads: Sequence[bytes], number: int, repeat: int
+) -> dict[str, float]:
+    """Best time per run of each parser, in seconds.
+
+    The parsers take turns within each repeat, so that a busy machine slows them
+    alike, and the timer is the process's CPU time, which does not count the
+    time other processes hold the CPU.
+    """
+    timers = {
+        name: timeit.Timer(lambda parse=parse: parse(reads), timer=time.process_time)
+        for name, parse in parsers.items()
+    }
+    best = dict.fromkeys(parsers, float("inf"))
+    for _ in range(repeat):
+        for name, timer in timers.items():
+            best[name] = min(best[name], timer.timeit(number) / number)
+    return best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="3 repeats instead of 9")
+    parser.add_argument("-k", default="", help="only the cases whose name contains this")
+    arguments = parser.parse_args()
+    repeat = 3 if arguments.quick else 9
+    speedups = websockets.frames.apply_mask is websockets.speedups.apply_mask
+    print(f"Python {sys.version.split()[0]}; websockets C speedups loaded: {speedups}")
+    if not speedups:
+        print("WARNING: websockets falls back to its pure-Python masking")
+    print(f"aiohttp reader: {aiohttp_reader.WebSocketReader.__module__}")
+    print(f"best of {repeat} repeats\n")
+    header = f"{'case':44s} {'ours':>10s}" + "".join(f" {name:>18s}" for name in PEERS)
+    print(header)
+    print("-" * len(header))
+    for name, (reads, number) in cases().items():
+        if arguments.k not in name:
+            continue
+        expected = ours(reads)
+        for peer, parse in PEERS.items():
+            assert parse(reads) == expected, f"{peer} disagrees on {name}"
+        times = measure({"ours": ours, **PEERS}, reads, number, repeat)
+        ours_time = times["ours"]
+        row = f"{name:44s} {ours_time * 1e6:8.0f}us"
+        for peer in PEERS:
+            row += f" {times[peer] * 1e6:8.0f}us {times[peer] / ours_time:5.2f}x"
+        print(row)
+
+if __name__ == "__main__":
+    main()
