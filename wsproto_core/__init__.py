@@ -18,6 +18,7 @@ from .connection import (
     ServerConnection,
 )
 from .errors import (
+    HandshakeArgumentError,
     HandshakeError,
     InvalidCloseCode,
     InvalidState,
@@ -58,6 +59,7 @@ __all__ = [
     "ConnectionState",
     "Event",
     "HTTPRequest",
+    "HandshakeArgumentError",
     "HandshakeError",
     "HandshakeFailed",
     "InvalidCloseCode",

@@ -458,6 +458,7 @@ class ServerConnection(Connection):
         allow_draft75: bool = False,
         accept_plain_http: bool = False,
         secure: bool = False,
+        max_handshake_size: int = 16384,
     ) -> ServerConnection:
         """Take over a connection whose HTTP request another server already parsed.
 
@@ -482,6 +483,7 @@ class ServerConnection(Connection):
             allow_draft75: As for the constructor.
             accept_plain_http: As for the constructor.
             secure: As for the constructor.
+            max_handshake_size: As for the constructor.
         """
         conn = cls(
             max_message_size=max_message_size,
@@ -493,24 +495,14 @@ class ServerConnection(Connection):
             allow_draft75=allow_draft75,
             accept_plain_http=accept_plain_http,
             secure=secure,
+            max_handshake_size=max_handshake_size,
         )
         try:
-            conn._handshake = ServerHandshake.from_request(
-                method,
-                target,
-                headers,
-                data,
-                subprotocols=subprotocols,
-                extensions=extensions,
-                allow_draft76=allow_draft76,
-                allow_draft75=allow_draft75,
-                accept_plain_http=accept_plain_http,
-                secure=secure,
-            )
+            result = conn._handshake.receive_request(method, target, headers, data)
         except HandshakeError as error:
             conn._refuse(error)
             return conn
-        conn._handshake_result(conn._handshake.event)
+        conn._handshake_result(result)
         return conn
 
     @property
@@ -577,7 +569,8 @@ class ServerConnection(Connection):
 
         Raises:
             InvalidState: No request is waiting for a decision.
-            ValueError: ``subprotocol`` was not offered by the client.
+            HandshakeArgumentError: ``subprotocol`` was not offered by the client,
+                or a header cannot be sent (a ``ValueError``).
         """
         self._awaiting_decision("accept")
         if not isinstance(self._request, Request):

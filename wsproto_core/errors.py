@@ -8,7 +8,9 @@ event plus the bytes owed to the peer. What the application can see raised is:
 * :class:`InvalidState` and :class:`UnsupportedOperation`, for misuse of a connection;
 * :class:`InvalidURI`, for a bad ``ws://`` URL given to a client;
 * :class:`PayloadTooBig`, when the application sends more than the limits allow;
-* ``ValueError`` subclasses of :class:`WebSocketError` for bad arguments (close codes, sizes).
+* ``ValueError`` subclasses of :class:`WebSocketError` for bad arguments:
+  :class:`InvalidCloseCode`, :class:`HandshakeArgumentError` (a subprotocol the
+  client did not offer, a header HTTP cannot carry).
 
 :class:`ProtocolError` and :class:`HandshakeError` are raised by the lower-level
 building blocks (frame parsers, handshake validators) for code that uses them directly.
@@ -17,6 +19,7 @@ building blocks (frame parsers, handshake validators) for code that uses them di
 from __future__ import annotations
 
 __all__ = [
+    "HandshakeArgumentError",
     "HandshakeError",
     "InvalidCloseCode",
     "InvalidState",
@@ -83,6 +86,14 @@ class InvalidCloseCode(WebSocketError, ValueError):
     def __init__(self, code: int) -> None:
         super().__init__(f"close code {code} may not be sent in a close frame")
         self.code = code
+
+
+class HandshakeArgumentError(WebSocketError, ValueError):
+    """The application gave the handshake an argument it cannot use.
+
+    For example a subprotocol the client did not offer, a header that HTTP
+    cannot carry, or a status code that is not a final response.
+    """
 
 
 class ProtocolError(WebSocketError):

@@ -10,8 +10,8 @@
 
 from __future__ import annotations
 
+from ..errors import HandshakeArgumentError
 from .client import ClientHandshake
-from .http import HandshakeArgumentError
 from .server import ServerHandshake
 from .uri import WebSocketURI, parse_uri
 

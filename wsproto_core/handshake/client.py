@@ -15,12 +15,11 @@ from typing import TYPE_CHECKING
 
 import h11
 
-from ..errors import HandshakeError
+from ..errors import HandshakeArgumentError, HandshakeError
 from ..events import Accept, Reject
 from ..versions import HIXIE_76, LEGACY_VERSIONS, SUPPORTED_VERSIONS
 from . import hixie
 from .http import (
-    HandshakeArgumentError,
     comma_tokens,
     decode_headers,
     encode_headers,

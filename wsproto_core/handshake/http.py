@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import h11
 
-from ..errors import WebSocketError
+from ..errors import HandshakeArgumentError
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     from ..events import Headers
 
 __all__ = [
-    "HandshakeArgumentError",
     "comma_tokens",
     "decode_headers",
     "encode_headers",
@@ -33,14 +32,6 @@ __all__ = [
 
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 """RFC 7230 §3.2.6: ``token = 1*tchar``."""
-
-
-class HandshakeArgumentError(WebSocketError, ValueError):
-    """The application gave the handshake an argument it cannot use.
-
-    For example a subprotocol the client did not offer, a header that HTTP
-    cannot carry, or a status code that is not a final response.
-    """
 
 
 def is_token(text: str) -> bool:

@@ -13,12 +13,11 @@ from typing import TYPE_CHECKING
 
 import h11
 
-from ..errors import HandshakeError, InvalidState
+from ..errors import HandshakeArgumentError, HandshakeError, InvalidState
 from ..events import HTTPRequest, Request
 from ..versions import HIXIE_75, HIXIE_76, LEGACY_VERSIONS
 from . import hixie
 from .http import (
-    HandshakeArgumentError,
     comma_tokens,
     decode_headers,
     header_values,
