@@ -549,6 +549,20 @@ def test_hixie75_close_ends_the_connection_at_once() -> None:
     assert server.should_close_transport
 
 
+def test_hixie75_eof_is_the_peers_normal_close() -> None:
+    client, server = open_pair("hixie-75")
+    server.receive_data(b"")
+    assert list(server.events()) == [Close(1005, "", by_peer=True)]
+
+
+def test_hixie76_eof_without_ff00_is_abnormal() -> None:
+    client, server = open_pair("hixie-76")
+    server.receive_data(b"")
+    [event] = list(server.events())
+    assert isinstance(event, Close)
+    assert (event.code, event.by_peer) == (1006, False)
+
+
 def test_draft75_is_refused_unless_enabled() -> None:
     client = ClientConnection("ws://example.com/", version="hixie-75")
     server = ServerConnection()

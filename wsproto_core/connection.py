@@ -246,10 +246,13 @@ class Connection:
 
     def _receive_eof(self) -> None:
         if self._state is not _CLOSED:
-            # RFC 6455 §7.1.5: closed with no close frame received: 1006.
-            self._events.append(
-                Close(1006, "connection closed without a closing handshake", by_peer=False)
-            )
+            if self._version == "hixie-75":
+                # draft-75 has no closing handshake: the peer closing the stream is how it closes.
+                self._events.append(Close(1005, ""))
+            else:
+                # RFC 6455 §7.1.5: closed with no close frame received: 1006.
+                reason = "connection closed without a closing handshake"
+                self._events.append(Close(1006, reason, by_peer=False))
             self._state = _CLOSED
         self._should_close = True
 
