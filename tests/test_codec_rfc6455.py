@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import struct
 from typing import TYPE_CHECKING
@@ -130,6 +131,11 @@ def test_server_sends_rfc_64_kib_binary() -> None:
 
 
 # -- receiving: events ---------------------------------------------------------------
+
+
+def test_receives_long_text_in_one_read(role: str) -> None:
+    events = receive(make_codec(role), incoming(role, Opcode.TEXT, "é".encode() * 200))
+    assert events == [TextMessage("é" * 200)]
 
 
 def test_receives_binary(role: str) -> None:
@@ -359,6 +365,11 @@ def test_ignores_bytes_after_a_protocol_error(role: str) -> None:
 
 def test_refuses_invalid_utf8_in_a_single_frame(role: str) -> None:
     assert_fails(make_codec(role), incoming(role, Opcode.TEXT, b"ok\xff"), 1007, InvalidUTF8)
+
+
+def test_refuses_invalid_utf8_in_a_long_single_frame(role: str) -> None:
+    frame = incoming(role, Opcode.TEXT, b"x" * 200 + b"\xff")
+    assert_fails(make_codec(role), frame, 1007, InvalidUTF8)
 
 
 def test_refuses_invalid_utf8_as_soon_as_its_fragment_arrives(role: str) -> None:
@@ -883,3 +894,34 @@ def test_plausible_frames_raise_only_protocol_errors(
             codec.receive(chunk, events)
     except ProtocolError:
         pass
+
+
+# -- the fast path ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("opcode", "payload", "expected"),
+    [
+        (Opcode.TEXT, b"short", TextMessage("short", True)),
+        (Opcode.BINARY, b"short", BytesMessage(b"short", True)),
+    ],
+)
+def test_short_message_events_have_every_field(
+    role: str, opcode: Opcode, payload: bytes, expected: Event
+) -> None:
+    # The fast path builds events without their __init__: every field must be set.
+    (event,) = receive(make_codec(role), incoming(role, opcode, payload))
+    assert type(event) is type(expected)
+    for field in dataclasses.fields(expected):  # type: ignore[arg-type]
+        assert getattr(event, field.name) == getattr(expected, field.name)
+
+
+@pytest.mark.parametrize("limit", [0, 5])
+def test_short_message_over_a_small_limit_is_refused(role: str, limit: int) -> None:
+    codec = make_codec(role, max_message_size=limit)
+    assert_fails(codec, incoming(role, Opcode.TEXT, b"x" * (limit + 1)), 1009, PayloadTooBig)
+
+
+def test_short_frame_over_a_small_frame_limit_is_refused(role: str) -> None:
+    codec = make_codec(role, max_frame_size=3)
+    assert_fails(codec, incoming(role, Opcode.BINARY, b"four"), 1009, PayloadTooBig)

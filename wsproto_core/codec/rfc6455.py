@@ -36,6 +36,15 @@ __all__ = ["Rfc6455Codec"]
 _unpack_from = struct.unpack_from
 _Utf8Decoder = codecs.getincrementaldecoder("utf-8")
 
+# The events are frozen dataclasses: their generated __init__ sets each field
+# through object.__setattr__, which on a short frame costs as much as parsing
+# it. The fast path of receive() fills their slots through the slot descriptors.
+_new_event = object.__new__
+_set_text = vars(TextMessage)["data"].__set__
+_set_text_final = vars(TextMessage)["final"].__set__
+_set_bytes = vars(BytesMessage)["data"].__set__
+_set_bytes_final = vars(BytesMessage)["final"].__set__
+
 _CONTINUATION = 0x0
 _TEXT = 0x1
 _BINARY = 0x2
@@ -203,6 +212,12 @@ class Rfc6455Codec(Codec):
         fast_max = self._fast_max
         fast_header = 2 if client else 6
         idle = not self._message_opcode
+        append = events.append
+        new_event = _new_event
+        set_text = _set_text
+        set_text_final = _set_text_final
+        set_bytes = _set_bytes
+        set_bytes_final = _set_bytes_final
         while end - pos >= 2:
             first = buf[pos]
             second = buf[pos + 1]
@@ -222,11 +237,17 @@ class Rfc6455Codec(Codec):
                     pos = stop
                     if first == 0x81:
                         try:
-                            events.append(TextMessage(payload.decode("utf-8")))
+                            text = payload.decode("utf-8")
                         except UnicodeDecodeError:
                             raise InvalidUTF8() from None
+                        event: Event = new_event(TextMessage)
+                        set_text(event, text)
+                        set_text_final(event, True)
                     else:
-                        events.append(BytesMessage(payload))
+                        event = new_event(BytesMessage)
+                        set_bytes(event, payload)
+                        set_bytes_final(event, True)
+                    append(event)
                     continue
             opcode = first & 0x0F
             length = second & 0x7F
@@ -308,10 +329,14 @@ class Rfc6455Codec(Codec):
             stop = header_end + length
             if plain and fin and opcode and stop <= end:
                 # The common case: a whole, unfragmented message in the buffer.
+                # A view, not a slice: the payload may be large, and mask() copies it
+                # once. (No name holds the view, so the buffer can be trimmed below.)
                 if client:
-                    payload = bytes(buf[header_end:stop])
+                    payload = bytes(memoryview(buf)[header_end:stop])
                 else:
-                    payload = mask(buf[header_end:stop], buf[header_end - 4 : header_end])
+                    payload = mask(
+                        memoryview(buf)[header_end:stop], buf[header_end - 4 : header_end]
+                    )
                 pos = stop
                 if opcode == _TEXT:
                     try:
@@ -334,7 +359,7 @@ class Rfc6455Codec(Codec):
             self._frame_rsv = first & 0x70
             if stop <= end:
                 self._frame_left = 0
-                self._frame_payload(buf[header_end:stop], events)
+                self._frame_payload(memoryview(buf)[header_end:stop], events)
                 pos = stop
             else:
                 self._frame_left = length
@@ -352,38 +377,38 @@ class Rfc6455Codec(Codec):
         left = self._frame_left
         stop = min(end, start + left)
         self._frame_left = left - (stop - start)
-        self._frame_payload(buf[start:stop], events)
+        self._frame_payload(memoryview(buf)[start:stop], events)
         return stop
 
-    def _frame_payload(self, piece: bytes | bytearray, events: list[Event]) -> None:
+    def _frame_payload(self, piece: memoryview, events: list[Event]) -> None:
         """Handle a piece of the current data frame's payload, still masked if it was."""
         key = self._frame_key
-        if key is not None:
-            piece = mask(piece, key, self._frame_offset)
-            self._frame_offset += len(piece)
-        elif type(piece) is not bytes:
-            piece = bytes(piece)
+        if key is None:
+            data = bytes(piece)
+        else:
+            data = mask(piece, key, self._frame_offset)
+            self._frame_offset += len(data)
         frame_done = not self._frame_left
         if self._extensions:
             if not frame_done:
-                self._frame_parts.append(piece)
+                self._frame_parts.append(data)
                 return
             if self._frame_parts:
-                self._frame_parts.append(piece)
-                piece = b"".join(self._frame_parts)
+                self._frame_parts.append(data)
+                data = b"".join(self._frame_parts)
                 self._frame_parts.clear()
             opcode = self._frame_opcode
             rsv = self._frame_rsv
             fin = self._frame_fin
             # RFC 6455 §9: extensions decode in the reverse of the order they encode.
             for extension in reversed(self._extensions):
-                piece = extension.decode(opcode, rsv, piece, fin)
+                data = extension.decode(opcode, rsv, data, fin)
             max_message = self._max_message_size
-            decoded = self._message_decoded + len(piece)
+            decoded = self._message_decoded + len(data)
             if max_message is not None and decoded > max_message:
                 raise PayloadTooBig(decoded, max_message, self._too_big_code)
             self._message_decoded = decoded
-        self._message_data(piece, frame_done and self._frame_fin, events)
+        self._message_data(data, frame_done and self._frame_fin, events)
 
     def _message_data(self, piece: bytes, final: bool, events: list[Event]) -> None:
         """Deliver (or gather) a piece of the current message."""
