@@ -329,7 +329,7 @@ def test_slow_reader_stops_reading_at_max_queue() -> None:
                 threading.Event().wait(0.01)
         rest_of_frame = frame[written % len(frame) :] if written % len(frame) else b""
         server_ws = handed[0]
-        queued = len(server_ws._messages)
+        queued = server_ws._messages.qsize()
         taken_by_server = written - _unsent(peer.sock) - _unread(server_ws._socket)
         release.set()
         peer.sock.settimeout(WAIT)
@@ -348,7 +348,7 @@ def test_close_unblocks_a_reader_held_by_a_full_queue() -> None:
     with ws_pair({"max_queue": 1}) as (server_ws, client):
         for n in range(5):
             client.send(str(n))
-        wait_for(lambda: len(server_ws._messages) == 1)
+        wait_for(lambda: server_ws._messages.qsize() == 1)
         server_ws.close()
         assert server_ws.closed
         assert server_ws.close_code == 1000

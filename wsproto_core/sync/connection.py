@@ -16,11 +16,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import queue
 import selectors
 import socket
 import threading
 import time
-from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from ..connection import ConnectionState, ServerConnection
@@ -60,7 +60,7 @@ _Selector: type[selectors.BaseSelector] = getattr(
 )
 
 
-class ConnectionClosed(WebSocketError):  # noqa: N818 - the name websockets users know
+class ConnectionClosed(WebSocketError):
     """The connection is closed: raised by ``recv``, ``send`` and ``ping`` afterwards.
 
     Attributes:
@@ -82,7 +82,7 @@ class ConnectionClosedError(ConnectionClosed):
     """The connection closed with an error code, or without a closing handshake."""
 
 
-class InvalidHandshake(WebSocketError):  # noqa: N818 - the name websockets users know
+class InvalidHandshake(WebSocketError):
     """Client side: the server's answer was not a valid WebSocket handshake.
 
     Attributes:
@@ -214,10 +214,9 @@ class Connection:
         "_max_queue",
         "_messages",
         "_next_ping",
-        "_not_empty",
-        "_not_full",
         "_on_close",
         "_on_message",
+        "_paused",
         "_pending_close",
         "_ping_interval",
         "_ping_timeout",
@@ -225,6 +224,7 @@ class Connection:
         "_pong_deadline",
         "_protocol",
         "_reader",
+        "_room",
         "_sent_close",
         "_socket",
         "_timers",
@@ -259,10 +259,10 @@ class Connection:
         self._on_message = on_message
         self._on_close = on_close
         self._lock = threading.Lock()
-        queue_lock = threading.Lock()
-        self._not_empty = threading.Condition(queue_lock)
-        self._not_full = threading.Condition(queue_lock)
-        self._messages: deque[str | bytes] = deque()
+        # Messages, then None once closed; a C queue, so handing a message over is cheap.
+        self._messages: queue.SimpleQueue[str | bytes | None] = queue.SimpleQueue()
+        self._room = threading.Condition()  # the reader waits here while the queue is full
+        self._paused = False
         self._done = threading.Event()
         self._reader: threading.Thread | None = None
         self._close_event: Close | None = None
@@ -331,16 +331,17 @@ class Connection:
             ConnectionClosed: The connection is closed and every message was received.
             TimeoutError: No message arrived within ``timeout``.
         """
-        with self._not_empty:
-            if not self._messages and self._close_event is None:
-                self._not_empty.wait_for(self._has_message_or_closed, timeout)
-            if self._messages:
-                message = self._messages.popleft()
-                self._not_full.notify()
-                return message
-            if self._close_event is not None:
-                raise self._closed_error()
-        raise TimeoutError("no message arrived in time")
+        try:
+            message = self._messages.get(timeout=timeout)
+        except queue.Empty:
+            raise TimeoutError("no message arrived in time") from None
+        if message is None:
+            self._messages.put(None)  # for the next call
+            raise self._closed_error()
+        if self._paused:
+            with self._room:
+                self._room.notify()
+        return message
 
     def __iter__(self) -> Iterator[str | bytes]:
         """Receive messages until the connection closes.
@@ -456,8 +457,8 @@ class Connection:
         # The plain socket method: an SSLSocket's own would drop its TLS state under a writer.
         with contextlib.suppress(OSError):  # already closed
             socket.socket.shutdown(self._socket, socket.SHUT_RDWR)
-        with self._not_full:
-            self._not_full.notify_all()
+        with self._room:
+            self._room.notify()
 
     def __enter__(self) -> Connection:
         return self
@@ -558,9 +559,7 @@ class Connection:
             elif isinstance(event, Pong):
                 self._acknowledge(event.payload)
             elif isinstance(event, Close):
-                with self._not_empty:
-                    self._close_event = event
-                    self._not_empty.notify_all()
+                self._closed(event)
 
     def _deliver(self, message: str | bytes) -> None:
         on_message = self._on_message
@@ -571,18 +570,18 @@ class Connection:
                 logger.exception("message handler failed")
                 self._start_close(1011, "internal error")
             return
+        if self._closing or self._aborted:
+            return
+        messages = self._messages
+        messages.put(message)
         limit = self._max_queue
-        with self._not_full:
-            while (
-                limit is not None
-                and len(self._messages) >= limit
-                and not self._closing
-                and not self._aborted
-            ):
-                self._not_full.wait()  # backpressure: stop reading until recv() makes room
-            if not self._closing and not self._aborted:
-                self._messages.append(message)
-                self._not_empty.notify()
+        if limit is not None and messages.qsize() >= limit:
+            # Backpressure: stop reading until recv() makes room (or the connection closes).
+            with self._room:
+                self._paused = True
+                while messages.qsize() >= limit and not self._closing and not self._aborted:
+                    self._room.wait()
+                self._paused = False
 
     def _acknowledge(self, payload: bytes) -> None:
         with self._lock:
@@ -678,9 +677,9 @@ class Connection:
                     return
 
     def _start_close(self, code: int, reason: str) -> None:
-        with self._not_full:
+        with self._room:
             self._closing = True
-            self._not_full.notify_all()
+            self._room.notify()
         if not self._lock.acquire(timeout=self._close_timeout):
             self.abort()  # a write has been stuck for the whole close timeout
             return
@@ -713,10 +712,8 @@ class Connection:
         for timer in self._timers:
             timer.cancel()  # before on_close, as the handler API promises
         self._timers.clear()
-        with self._not_empty:
-            self._close_event = close_event
-            self._done.set()
-            self._not_empty.notify_all()
+        self._closed(close_event)
+        self._done.set()
         if self._on_close is not None:
             try:
                 self._on_close(close_event.code, close_event.reason)
@@ -725,8 +722,11 @@ class Connection:
 
     # -- helpers ---------------------------------------------------------------------
 
-    def _has_message_or_closed(self) -> bool:
-        return bool(self._messages) or self._close_event is not None
+    def _closed(self, event: Close) -> None:
+        """Record the close (the first one counts) and wake ``recv``, in the reader thread."""
+        if self._close_event is None:
+            self._close_event = event
+            self._messages.put(None)
 
     def _closed_error(self) -> ConnectionClosed:
         event = self._close_event
