@@ -17,6 +17,7 @@ from wsproto_core.asyncio import (
     ConnectionClosedOK,
     HandshakeRejected,
     InvalidHandshake,
+    Server,
     WebSocket,
     connect,
     serve,
@@ -155,9 +156,9 @@ async def test_iterating_reconnects_after_failures_then_yields(
     await probe.wait_closed()
     url = f"ws://127.0.0.1:{port}/"
 
-    async def start_later() -> None:
+    async def start_later() -> Server:
         await asyncio.sleep(0.2)
-        await serve(echo, port=port)
+        return await serve(echo, port=port)
 
     starter = asyncio.get_running_loop().create_task(start_later())
     connections = 0
@@ -166,9 +167,12 @@ async def test_iterating_reconnects_after_failures_then_yields(
         await ws.send("again")
         assert await ws.recv() == "again"
         if connections == 2:
+            await ws.close()
             break
     assert connections == 2
-    await starter
+    server = await starter
+    server.close()
+    await server.wait_closed()
 
 
 @async_test

@@ -49,7 +49,7 @@ _HIXIE = ("hixie-76", "hixie-75")
 _CLEAN_CODES = (1000, 1001, 1005)
 
 
-class ConnectionClosed(WebSocketError):  # noqa: N818 - the name websockets users know
+class ConnectionClosed(WebSocketError):
     """The connection is closed: raised by ``recv``, ``send`` and ``ping`` afterwards.
 
     Attributes:
@@ -71,7 +71,7 @@ class ConnectionClosedError(ConnectionClosed):
     """The connection closed with an error code, or without a closing handshake."""
 
 
-class InvalidHandshake(WebSocketError):  # noqa: N818 - the name websockets users know
+class InvalidHandshake(WebSocketError):
     """Client side: the server's answer was not a valid WebSocket handshake.
 
     Attributes:
@@ -148,12 +148,13 @@ class WebSocket(asyncio.Protocol):
         self._thread_id = threading.get_ident()
         self._transport: asyncio.Transport | None = None
         self._max_queue = options.max_queue
-        self._messages: deque[str | bytes] = deque()
+        # Allocated on first use: an idle connection should cost little memory.
+        self._messages: deque[str | bytes] | None = None
         self._recv_waiter: asyncio.Future[None] | None = None
         self._reading_paused = False
         self._writing_paused = False
-        self._drain_waiters: list[asyncio.Future[None]] = []
-        self._pings: dict[bytes, tuple[asyncio.Future[float], float]] = {}
+        self._drain_waiters: list[asyncio.Future[None]] | None = None
+        self._pings: dict[bytes, tuple[asyncio.Future[float], float]] | None = None
         self._keepalive_handle: asyncio.TimerHandle | None = None
         self._keepalive_payload: bytes | None = None
         self._close_handle: asyncio.TimerHandle | None = None
@@ -187,8 +188,7 @@ class WebSocket(asyncio.Protocol):
             ConnectionClosed: The connection closed and every message was read.
             RuntimeError: Another task is already waiting in ``recv``.
         """
-        messages = self._messages
-        while not messages:
+        while not self._messages:
             if self.close_code is not None:
                 raise closed_error(self.close_code, self.close_reason)
             if self._recv_waiter is not None:
@@ -198,6 +198,7 @@ class WebSocket(asyncio.Protocol):
                 await waiter
             finally:
                 self._recv_waiter = None
+        messages = self._messages
         message = messages.popleft()
         if self._reading_paused and len(messages) <= self._max_queue // 2:
             self._resume_reading()
@@ -275,6 +276,8 @@ class WebSocket(asyncio.Protocol):
         payload = os.urandom(4) if data is None else bytes(data)
         self._conn.ping(payload)
         waiter: asyncio.Future[float] = self._loop.create_future()
+        if self._pings is None:
+            self._pings = {}
         self._pings[payload] = (waiter, self._loop.time())
         self._flush()
         return waiter
@@ -373,11 +376,11 @@ class WebSocket(asyncio.Protocol):
         self._wake_receiver()
         self._wake_drainers()
         error = closed_error(self.close_code, self.close_reason)
-        for waiter, _ in self._pings.values():
+        pings, self._pings = self._pings, None
+        for waiter, _ in (pings or {}).values():
             if not waiter.done():
                 waiter.set_exception(error)
                 waiter.exception()  # nobody may be waiting: mark it retrieved
-        self._pings.clear()
         if self._closed_waiter is not None and not self._closed_waiter.done():
             self._closed_waiter.set_result(None)
         self._on_connection_lost()
@@ -420,9 +423,12 @@ class WebSocket(asyncio.Protocol):
 
     def _on_message(self, message: str | bytes) -> None:
         """Queue a message for ``recv``; pause reading when the queue is full."""
-        self._messages.append(message)
+        messages = self._messages
+        if messages is None:
+            messages = self._messages = deque()
+        messages.append(message)
         self._wake_receiver()
-        if len(self._messages) >= self._max_queue and not self._reading_paused:
+        if len(messages) >= self._max_queue and not self._reading_paused:
             self._pause_reading()
 
     def _on_pong(self, payload: bytes) -> None:
@@ -431,11 +437,12 @@ class WebSocket(asyncio.Protocol):
             if self._keepalive_handle is not None:
                 self._keepalive_handle.cancel()
             self._schedule_keepalive()
-        if payload in self._pings:
+        pings = self._pings
+        if pings and payload in pings:
             # A pong acknowledges its ping and every ping sent before it.
             now = self._loop.time()
-            for key in list(self._pings):
-                waiter, sent = self._pings.pop(key)
+            for key in list(pings):
+                waiter, sent = pings.pop(key)
                 if not waiter.done():
                     waiter.set_result(now - sent)
                 if key == payload:
@@ -499,12 +506,14 @@ class WebSocket(asyncio.Protocol):
             self._check_open()
             return
         waiter: asyncio.Future[None] = self._loop.create_future()
+        if self._drain_waiters is None:
+            self._drain_waiters = []
         self._drain_waiters.append(waiter)
         await waiter
 
     def _wake_drainers(self) -> None:
-        waiters, self._drain_waiters = self._drain_waiters, []
-        for waiter in waiters:
+        waiters, self._drain_waiters = self._drain_waiters, None
+        for waiter in waiters or ():
             if not waiter.done():
                 waiter.set_result(None)
 

@@ -28,7 +28,7 @@ from ..handlers import (
     Response,
     Router,
 )
-from .connection import Options, WebSocket, logger
+from .connection import ConnectionClosed, Options, WebSocket, logger
 
 if TYPE_CHECKING:
     import socket
@@ -95,7 +95,7 @@ class _Repeat:
         if self._handle is not None:
             self._handle.cancel()
             self._handle = None
-        if self in ws._timers:
+        if ws._timers and self in ws._timers:
             ws._timers.remove(self)
 
 
@@ -158,8 +158,8 @@ class ServerWebSocket(WebSocket):
         self.request: Request | None = None
         self._hc: HandlerConnection | None = None
         self._runner: asyncio.Task[None] | None = None
-        self._backlog: deque[tuple[Any, tuple[Any, ...]]] = deque()
-        self._timers: list[_Repeat] = []
+        self._backlog: deque[tuple[Any, tuple[Any, ...]]] | None = None
+        self._timers: list[_Repeat] | None = None
         self._open_handle: asyncio.TimerHandle | None = None
         self._accepted = False
         self._status: int | None = None
@@ -225,6 +225,8 @@ class ServerWebSocket(WebSocket):
         assert self._server._handler_fn is not None
         try:
             await self._server._handler_fn(self)
+        except ConnectionClosed:
+            pass  # the connection ended under the handler: nothing went wrong here
         except Exception:
             logger.exception("%s: connection handler failed", self.remote_address)
             self.start_close(1011, "internal error")
@@ -282,12 +284,14 @@ class ServerWebSocket(WebSocket):
         conn.accept(hc.subprotocol, hc.response_headers)
         self._handshake_done(101)
         self._opened()
-        for timer in self._timers:
+        for timer in self._timers or ():
             timer.start()
 
     def _add_timer(self, timer: _Repeat) -> None:
         if self._transport is None:
             return
+        if self._timers is None:
+            self._timers = []
         self._timers.append(timer)
         if self._conn.state is not self._conn.state.CONNECTING:
             timer.start()
@@ -302,8 +306,11 @@ class ServerWebSocket(WebSocket):
     def _call(self, callback: Any, args: tuple[Any, ...]) -> None:
         """Call a handler callback now, or after the running one, keeping the order."""
         if self._runner is not None:
-            self._backlog.append((callback, args))
-            if len(self._backlog) >= self._max_queue:
+            backlog = self._backlog
+            if backlog is None:
+                backlog = self._backlog = deque()
+            backlog.append((callback, args))
+            if len(backlog) >= self._max_queue:
                 self._pause_reading()
             return
         result = self._invoke(callback, args)
@@ -315,17 +322,17 @@ class ServerWebSocket(WebSocket):
             result = callback(self._hc, *args)
             return result if inspect.isawaitable(result) else None
         except Exception:
-            self._callback_failed(callback)
+            self._callback_failed()
             return None
 
     async def _drain_backlog(self, result: Awaitable[None] | None) -> None:
-        backlog = self._backlog
         while True:
             if result is not None:
                 try:
                     await result
                 except Exception:
-                    self._callback_failed(None)
+                    self._callback_failed()
+            backlog = self._backlog
             if not backlog:
                 break
             callback, args = backlog.popleft()
@@ -334,7 +341,7 @@ class ServerWebSocket(WebSocket):
             result = self._invoke(callback, args)
         self._runner = None
 
-    def _callback_failed(self, callback: object) -> None:
+    def _callback_failed(self) -> None:
         logger.exception("%s: handler callback failed", self.remote_address)
         if self._conn.state is self._conn.state.OPEN:
             self.start_close(1011, "internal error")
@@ -343,7 +350,7 @@ class ServerWebSocket(WebSocket):
 
     def _on_connection_lost(self) -> None:
         self._handshake_done()
-        for timer in list(self._timers):
+        for timer in list(self._timers or ()):
             timer.cancel()
         self._server._connections.discard(self)
         request = self.request
