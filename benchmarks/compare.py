@@ -203,5 +203,6 @@ def main() -> None:
             row += f" {times[peer] * 1e6:8.0f}us {times[peer] / ours_time:5.2f}x"
         print(row)
 
+
 if __name__ == "__main__":
     main()
