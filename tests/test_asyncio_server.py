@@ -600,3 +600,101 @@ async def test_call_every_with_a_coroutine_callback() -> None:
 def test_serve_refuses_something_that_is_not_a_handler() -> None:
     with pytest.raises(TypeError, match="cannot serve"):
         serve(42, port=0)  # type: ignore[arg-type]
+
+
+# --- the router and the built-in handlers over sockets ----------------------------------------
+
+
+async def http_get(port: int, path: str, method: str = "GET") -> tuple[int, bytes]:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(f"{method} {path} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode())
+    response = await reader.read()
+    writer.close()
+    head, _, body = response.partition(b"\r\n\r\n")
+    return int(head.split()[1]), body
+
+
+def demo_router() -> Router:
+    from wsproto_core.examples import demo_router as build
+
+    router = build(increment_interval=0.01)
+    router.route("/private", EchoHandler(), allowed_origins=["https://ok.example"])
+    return router
+
+
+@async_test
+async def test_router_refuses_unknown_paths_with_404() -> None:
+    async with serve(demo_router(), port=0) as server:
+        with pytest.raises(HandshakeRejected) as info:
+            await connect(url(server, "/nowhere"))
+        assert info.value.status == 404
+
+
+@async_test
+async def test_router_refuses_an_origin_not_allowed_with_403() -> None:
+    async with serve(demo_router(), port=0) as server:
+        with pytest.raises(HandshakeRejected) as info:
+            await connect(url(server, "/private"), origin="https://evil.example")
+        assert info.value.status == 403
+        async with connect(url(server, "/private"), origin="https://ok.example") as ws:
+            await ws.send("ok")
+            assert await ws.recv() == "ok"
+
+
+@async_test
+async def test_router_serves_the_pages_over_plain_http() -> None:
+    async with serve(demo_router(), port=0) as server:
+        status, body = await http_get(server.port, "/")
+        assert status == 200
+        assert b"/echo.html" in body
+        status, body = await http_get(server.port, "/increment.html")
+        assert status == 200
+        assert b'id="reset"' in body
+
+
+@async_test
+async def test_router_answers_a_plain_get_of_a_websocket_path_with_426() -> None:
+    async with serve(demo_router(), port=0) as server:
+        status, _ = await http_get(server.port, "/echo")
+        assert status == 426
+
+
+@async_test
+async def test_router_answers_head_without_a_body() -> None:
+    async with serve(demo_router(), port=0) as server:
+        status, body = await http_get(server.port, "/", "HEAD")
+        assert status == 200
+        assert body == b""
+
+
+@async_test
+async def test_dumb_increment_counts_up_from_zero_and_resets() -> None:
+    async with (
+        serve(demo_router(), port=0) as server,
+        connect(url(server, "/dumb-increment"), subprotocols=["dumb-increment-protocol"]) as ws,
+    ):
+        assert ws.subprotocol == "dumb-increment-protocol"
+        assert [await ws.recv() for _ in range(5)] == ["0", "1", "2", "3", "4"]
+        await ws.send("reset\n")
+        values = [int(await ws.recv()) for _ in range(10)]
+        restart = values.index(0)  # numbers sent before the reset arrived may come first
+        assert values[restart:] == list(range(10 - restart))
+
+
+@async_test
+async def test_dumb_increment_closeme_closes_with_1001() -> None:
+    async with (
+        serve(demo_router(), port=0) as server,
+        connect(url(server, "/dumb-increment"), subprotocols=["dumb-increment-protocol"]) as ws,
+    ):
+        await ws.send("closeme\n")
+        await ws.wait_closed()
+        assert ws.close_code == 1001
+
+
+@async_test
+async def test_dumb_increment_refuses_a_client_without_the_subprotocol() -> None:
+    async with serve(demo_router(), port=0) as server:
+        with pytest.raises(HandshakeRejected) as info:
+            await connect(url(server, "/dumb-increment"), subprotocols=["other"])
+        assert info.value.status == 403
