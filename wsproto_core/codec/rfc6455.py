@@ -79,8 +79,7 @@ class Rfc6455Codec(Codec):
         "_closed",
         "_decoder",
         "_extensions",
-        "_fast_max",
-        "_fast_min",
+        "_fast_sizes",
         "_frame_fin",
         "_frame_key",
         "_frame_left",
@@ -131,15 +130,21 @@ class Rfc6455Codec(Codec):
         self._rsv_allowed = rsv_allowed
         # Versions 7 and 8 (hybi drafts up to 12) defined 1004 as "frame too large".
         self._too_big_code = 1009 if version == 13 else 1004
-        # The second header byte of frames the fast path of receive() takes:
-        # the MASK bit as this role requires, a 7-bit length within the limits.
+        # For the fast path of receive(), indexed by a frame's second header byte:
+        # the frame's whole size when that byte has the MASK bit this role needs
+        # and a 7-bit length within the limits, else 0. Never with extensions.
         fast_limit = min(
             limit
             for limit in (MAX_CONTROL_PAYLOAD, max_message_size, max_frame_size)
             if limit is not None
         )
-        self._fast_min = 0 if client else 0x80
-        self._fast_max = -1 if self._extensions else self._fast_min + fast_limit
+        mask_bit, header = (0, 2) if client else (0x80, 6)
+        self._fast_sizes = bytes(
+            header + (second & 0x7F)
+            if second & 0x80 == mask_bit and second & 0x7F <= fast_limit and not self._extensions
+            else 0
+            for second in range(256)
+        )
         self._buffer = bytearray()
         self._closed = False
         # The message being received: its opcode (0 when none is open), the
@@ -208,9 +213,7 @@ class Rfc6455Codec(Codec):
         from_bytes = int.from_bytes
         key_spread = KEY_SPREAD
         low_bytes = LOW_BYTES
-        fast_min = self._fast_min
-        fast_max = self._fast_max
-        fast_header = 2 if client else 6
+        fast_sizes = self._fast_sizes
         idle = not self._message_opcode
         append = events.append
         new_event = _new_event
@@ -218,19 +221,20 @@ class Rfc6455Codec(Codec):
         set_text_final = _set_text_final
         set_bytes = _set_bytes
         set_bytes_final = _set_bytes_final
-        while end - pos >= 2:
+        last = end - 1
+        while pos < last:
             first = buf[pos]
-            second = buf[pos + 1]
+            size = fast_sizes[buf[pos + 1]]
             # The fast path: a whole single-frame text or binary message (FIN set,
             # no reserved bit), short, masked as it must be, within the limits.
-            if idle and fast_min <= second <= fast_max and (first == 0x81 or first == 0x82):
-                length = second & 0x7F
-                stop = pos + fast_header + length
+            if size and idle and (first == 0x81 or first == 0x82):
+                stop = pos + size
                 if stop <= end:
                     if client:
                         payload = bytes(buf[pos + 2 : stop])
                     else:
                         # Key and payload in one integer: the key is its low 32 bits.
+                        length = size - 6
                         both = from_bytes(buf[pos + 2 : stop], "little")
                         spread = (both & 0xFFFFFFFF) * key_spread[length] & low_bytes[length]
                         payload = ((both >> 32) ^ spread).to_bytes(length, "little")
@@ -249,6 +253,7 @@ class Rfc6455Codec(Codec):
                         set_bytes_final(event, True)
                     append(event)
                     continue
+            second = buf[pos + 1]
             opcode = first & 0x0F
             length = second & 0x7F
             # RFC 6455 §5.2: RSV1-3 must be 0 unless an extension defines them.
