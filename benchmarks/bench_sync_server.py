@@ -7,6 +7,8 @@ server:
 
 * CPU per round trip: the server process's user + system time (from
   ``/proc/<pid>/stat``) over the run, divided by the number of round trips;
+  the median of ``--repeat`` runs, the servers taking turns so that load from
+  elsewhere on the machine falls on all of them alike;
 * memory per connection: the growth of its resident set (``VmRSS``) with K idle
   connections open, divided by K.
 
@@ -21,6 +23,7 @@ import argparse
 import os
 import selectors
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -182,6 +185,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 16, 64])
     parser.add_argument("--round-trips", type=int, default=20000)
     parser.add_argument("--idle-connections", type=int, default=500)
+    parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     if args.serve:
         run_server(args.serve)
@@ -189,7 +193,11 @@ def main() -> None:
     print(f"echo of {len(MESSAGE)}-byte text messages, {args.round_trips} round trips per run")
     print(f"{'server':<24}{'clients':>8}{'CPU µs/round trip':>20}{'vs websockets':>15}")
     for clients in args.clients:
-        figures = {kind: measure_cpu(kind, clients, args.round_trips) for kind in SERVERS}
+        runs: dict[str, list[float]] = {kind: [] for kind in SERVERS}
+        for _ in range(args.repeat):
+            for kind in SERVERS:
+                runs[kind].append(measure_cpu(kind, clients, args.round_trips))
+        figures = {kind: statistics.median(values) for kind, values in runs.items()}
         for kind in SERVERS:
             ratio = figures[kind] / figures["websockets"]
             print(f"{kind:<24}{clients:>8}{figures[kind]:>20.1f}{ratio:>14.2f}x")

@@ -15,14 +15,13 @@ timeout and periodic callbacks; the protocol itself is the sans-IO
 from __future__ import annotations
 
 from .client import connect
-from .connection import (
-    Connection,
+from .connection import Connection, PeriodicTimer
+from .exceptions import (
     ConnectionClosed,
     ConnectionClosedError,
     ConnectionClosedOK,
     HandshakeRejected,
     InvalidHandshake,
-    PeriodicTimer,
 )
 from .server import HandlerConnection, Server, serve
 

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING
 from ..connection import DEFAULT_MAX_MESSAGE_SIZE, ClientConnection
 from ..events import Accept, HandshakeFailed, Reject
 from ..handshake.uri import parse_uri
-from .connection import Connection, HandshakeRejected, InvalidHandshake, handshake
+from .connection import Connection, handshake
+from .exceptions import HandshakeRejected, InvalidHandshake
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

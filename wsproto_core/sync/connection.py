@@ -1,11 +1,17 @@
 """The blocking connection: one socket, one sans-IO connection, one reader thread.
 
-The reader thread is the only one that reads the socket. It feeds the bytes to
-the sans-IO connection, writes the replies the protocol owes, and hands the
-messages over: to a bounded queue that :meth:`Connection.recv` drains, or to a
-callback (the handler API). It also keeps the connection's clock: keepalive
-pings, the close timeout and periodic callbacks are deadlines it waits for with
-``select`` on the socket, so no other thread is needed.
+One thread at a time reads the socket: it feeds the bytes to the sans-IO
+connection, writes the replies the protocol owes, and hands the messages over,
+to a bounded queue that :meth:`Connection.recv` drains or to a callback (the
+handler API). It also keeps the connection's clock: keepalive pings, the close
+timeout and periodic callbacks are deadlines it waits for with ``poll`` on the
+socket, so no other thread is needed.
+
+The reader thread reads whenever nobody else does. A thread blocked in
+``recv()`` with an empty queue takes the turn and reads for itself, so in the
+usual loop (receive, answer, receive...) a message costs no thread switch; the
+reader thread parks meanwhile and takes over when ``recv()`` is not called for
+a while (:data:`HANDOFF`), so pings, closes and keepalive are always handled.
 
 Any thread may send: a lock serialises every use of the sans-IO connection and
 every write to the socket, so frames never interleave.
@@ -24,96 +30,41 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from ..connection import ConnectionState, ServerConnection
-from ..errors import UnsupportedOperation, WebSocketError
+from ..errors import UnsupportedOperation
 from ..events import BytesMessage, Close, Pong, TextMessage
+from .exceptions import ConnectionClosedOK, closed_error
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
 
     from ..connection import Connection as Protocol
-    from ..events import Accept, Event, Headers, Request
+    from ..events import Accept, Event, Request
     from ..versions import ProtocolVersion
+    from .exceptions import ConnectionClosed
 
-__all__ = [
-    "Connection",
-    "ConnectionClosed",
-    "ConnectionClosedError",
-    "ConnectionClosedOK",
-    "HandshakeRejected",
-    "InvalidHandshake",
-    "PeriodicTimer",
-    "closed_error",
-    "handshake",
-]
+__all__ = ["Connection", "PeriodicTimer", "handshake"]
 
 logger = logging.getLogger("wsproto_core.sync")
 
 RECV_SIZE = 65536
 """How many bytes one ``recv`` asks for."""
 
+HANDOFF = 0.05
+"""Seconds the reader thread leaves the reading to a ``recv()`` caller that stepped away."""
+
 _OPEN = ConnectionState.OPEN
 _CONNECTING = ConnectionState.CONNECTING
-_OK_CODES = frozenset((1000, 1001, 1005))
 # poll(2) needs no file descriptor of its own, unlike epoll; select(2) where there is no poll.
 _Selector: type[selectors.BaseSelector] = getattr(
     selectors, "PollSelector", selectors.SelectSelector
 )
 
 
-class ConnectionClosed(WebSocketError):
-    """The connection is closed: raised by ``recv``, ``send`` and ``ping`` afterwards.
-
-    Attributes:
-        code: The close code (1006 when the stream ended without a closing handshake).
-        reason: The close reason.
-    """
-
-    def __init__(self, code: int, reason: str) -> None:
-        super().__init__(f"connection closed: {code} {reason}".rstrip())
-        self.code = code
-        self.reason = reason
+class _Turn:
+    """Put in the message queue to tell a thread waiting in ``recv()`` to read for itself."""
 
 
-class ConnectionClosedOK(ConnectionClosed):
-    """The connection closed normally (1000, 1001, or a close without a code)."""
-
-
-class ConnectionClosedError(ConnectionClosed):
-    """The connection closed with an error code, or without a closing handshake."""
-
-
-class InvalidHandshake(WebSocketError):
-    """Client side: the server's answer was not a valid WebSocket handshake.
-
-    Attributes:
-        reason: Why.
-        status: The HTTP status the server sent, if any.
-    """
-
-    def __init__(self, reason: str, status: int | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.status = status
-
-
-class HandshakeRejected(InvalidHandshake):
-    """Client side: the server answered the handshake with a status other than 101.
-
-    Attributes:
-        headers: The response headers.
-        body: The response body.
-    """
-
-    def __init__(self, status: int, headers: Headers, body: bytes) -> None:
-        super().__init__(f"server rejected the handshake with HTTP {status}", status)
-        self.headers = headers
-        self.body = body
-
-
-def closed_error(code: int, reason: str) -> ConnectionClosed:
-    """The exception for a connection closed with ``code`` and ``reason``."""
-    cls = ConnectionClosedOK if code in _OK_CODES else ConnectionClosedError
-    return cls(code, reason)
+_TURN = _Turn()
 
 
 class PeriodicTimer:
@@ -216,7 +167,10 @@ class Connection:
         "_next_ping",
         "_on_close",
         "_on_message",
+        "_park",
+        "_parked",
         "_paused",
+        "_pending",
         "_pending_close",
         "_ping_interval",
         "_ping_timeout",
@@ -224,10 +178,14 @@ class Connection:
         "_pong_deadline",
         "_protocol",
         "_reader",
+        "_reading",
+        "_recv_waiting",
         "_room",
+        "_selector",
         "_sent_close",
         "_socket",
         "_timers",
+        "_yielded",
         "remote_address",
         "response",
     )
@@ -260,9 +218,17 @@ class Connection:
         self._on_close = on_close
         self._lock = threading.Lock()
         # Messages, then None once closed; a C queue, so handing a message over is cheap.
-        self._messages: queue.SimpleQueue[str | bytes | None] = queue.SimpleQueue()
+        self._messages: queue.SimpleQueue[str | bytes | _Turn | None] = queue.SimpleQueue()
         self._room = threading.Condition()  # the reader waits here while the queue is full
         self._paused = False
+        self._selector = _Selector()
+        self._selector.register(sock, selectors.EVENT_READ)
+        self._pending = getattr(sock, "pending", None)  # TLS: bytes decrypted, not yet read
+        self._park = threading.Condition()  # guards the turn to read
+        self._reading: threading.Thread | None = None  # whose turn it is
+        self._parked = False  # the reader thread waits for a recv() caller's turn to end
+        self._yielded = False  # the reader thread just handed its turn to a recv() caller
+        self._recv_waiting = 0  # recv() callers waiting for someone else's read
         self._done = threading.Event()
         self._reader: threading.Thread | None = None
         self._close_event: Close | None = None
@@ -331,17 +297,54 @@ class Connection:
             ConnectionClosed: The connection is closed and every message was received.
             TimeoutError: No message arrived within ``timeout``.
         """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        messages = self._messages
+        while True:
+            try:
+                message = messages.get_nowait()
+            except queue.Empty:
+                message = self._read_or_wait(deadline)
+            if message is _TURN:
+                continue
+            if message is None:
+                messages.put(None)  # for the next call
+                raise self._closed_error()
+            if self._paused:
+                with self._room:
+                    self._room.notify()
+            assert not isinstance(message, _Turn)
+            return message
+
+    def _read_or_wait(self, deadline: float | None) -> str | bytes | _Turn | None:
+        """Read once if nobody else is reading, else wait for the next message."""
+        with self._park:
+            my_turn = self._reading is None and not self._eof
+            if my_turn:
+                self._reading = threading.current_thread()
+            else:
+                self._recv_waiting += 1
+        if my_turn:
+            try:
+                self._step(deadline)
+            finally:
+                self._end_turn()
+            if deadline is not None and time.monotonic() >= deadline and self._messages.empty():
+                raise TimeoutError("no message arrived in time")
+            return _TURN  # look at the queue again
         try:
-            message = self._messages.get(timeout=timeout)
+            timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+            return self._messages.get(timeout=timeout)
         except queue.Empty:
             raise TimeoutError("no message arrived in time") from None
-        if message is None:
-            self._messages.put(None)  # for the next call
-            raise self._closed_error()
-        if self._paused:
-            with self._room:
-                self._room.notify()
-        return message
+        finally:
+            with self._park:
+                self._recv_waiting -= 1
+
+    def _end_turn(self) -> None:
+        with self._park:
+            self._reading = None
+            if self._parked or self._eof or self._draining:
+                self._park.notify()
 
     def __iter__(self) -> Iterator[str | bytes]:
         """Receive messages until the connection closes.
@@ -459,6 +462,8 @@ class Connection:
             socket.socket.shutdown(self._socket, socket.SHUT_RDWR)
         with self._room:
             self._room.notify()
+        with self._park:
+            self._park.notify()
 
     def __enter__(self) -> Connection:
         return self
@@ -471,7 +476,7 @@ class Connection:
         thread = threading.Thread(
             target=self.run, name=f"wsproto-reader-{self.remote_address}", daemon=True
         )
-        self._reader = thread
+        self._reader = self._reading = thread
         thread.start()
 
     # -- the reader thread ----------------------------------------------------------
@@ -482,13 +487,9 @@ class Connection:
         :meth:`start` runs it in a new thread; a server may run it in the
         connection's own thread instead.
         """
-        self._reader = threading.current_thread()
+        self._reader = self._reading = threading.current_thread()
         if self._ping_interval is not None:
             self._next_ping = time.monotonic() + self._ping_interval
-        sock = self._socket
-        pending = getattr(sock, "pending", None)  # TLS: bytes decrypted but not yet read
-        selector = _Selector()
-        selector.register(sock, selectors.EVENT_READ)
         try:
             with self._lock:
                 # A server's handshake response and the frames pipelined behind the request.
@@ -498,23 +499,62 @@ class Connection:
             if self._pending_close is not None:
                 self._start_close(*self._pending_close)
             self._dispatch(events)
-            while not self._eof:
-                deadline = self._next_deadline()
-                if deadline is not None:
-                    timeout = deadline - time.monotonic()
-                    if timeout <= 0 or (
-                        not (pending is not None and pending()) and not selector.select(timeout)
-                    ):
-                        self._on_deadline()
-                        continue
-                try:
-                    data = sock.recv(RECV_SIZE)
-                except OSError:
-                    data = b""
-                self._receive(data)
+            if self._on_message is not None:
+                while not self._eof:  # callbacks run here: this thread always reads
+                    self._step(None)
+            else:
+                while self._next_turn():
+                    self._step(None)
         finally:
-            selector.close()
             self._finish()
+
+    def _next_turn(self) -> bool:
+        """Between two reads of the reader thread: wait for its turn; False at the end."""
+        me = threading.current_thread()
+        with self._park:
+            patient = self._hand_over()
+            while True:
+                if self._reading is None:
+                    if self._eof:
+                        return False
+                    if not patient or self._closing or self._aborted or self._draining:
+                        self._reading = me
+                        return True
+                    patient = False
+                    self._park.wait(HANDOFF)  # a recv() caller may take the turn meanwhile
+                else:
+                    self._parked = True
+                    self._park.wait()  # until that caller's turn ends
+                    self._parked = False
+                    patient = True
+
+    def _hand_over(self) -> bool:
+        """End the reader thread's turn (park lock held); True if a recv() caller takes it."""
+        self._reading = None
+        if self._recv_waiting and not self._eof:
+            self._messages.put(_TURN)  # wakes a recv() caller, which reads for itself
+            return True
+        return False
+
+    def _step(self, until: float | None) -> None:
+        """Wait for bytes (at most until the next deadline or ``until``), then handle them."""
+        deadline = self._next_deadline()
+        timer_due = deadline is not None and (until is None or deadline <= until)
+        wake = deadline if timer_due else until
+        if wake is not None:
+            timeout = wake - time.monotonic()
+            pending = self._pending
+            if timeout <= 0 or (
+                not (pending is not None and pending()) and not self._selector.select(timeout)
+            ):
+                if timer_due:
+                    self._on_deadline()
+                return
+        try:
+            data = self._socket.recv(RECV_SIZE)
+        except OSError:
+            data = b""
+        self._receive(data)
 
     def _receive(self, data: bytes) -> None:
         if not data:
@@ -541,7 +581,7 @@ class Connection:
         if protocol.should_close_transport and not self._draining:
             self._draining = True
             self._next_ping = self._pong_deadline = None
-            if self._reader is threading.current_thread():
+            if self._reading is threading.current_thread():
                 # Half-close, then read until the peer's EOF (or the close timeout):
                 # closing with unread bytes would reset the stream and could lose
                 # our last frames on their way (RFC 6455 §7.1.1).
@@ -575,7 +615,7 @@ class Connection:
         messages = self._messages
         messages.put(message)
         limit = self._max_queue
-        if limit is not None and messages.qsize() >= limit:
+        if limit is not None and self._reading is self._reader and messages.qsize() >= limit:
             # Backpressure: stop reading until recv() makes room (or the connection closes).
             with self._room:
                 self._paused = True
@@ -680,6 +720,8 @@ class Connection:
         with self._room:
             self._closing = True
             self._room.notify()
+        with self._park:
+            self._park.notify()  # the reader thread takes the turn to read the close
         if not self._lock.acquire(timeout=self._close_timeout):
             self.abort()  # a write has been stuck for the whole close timeout
             return
@@ -697,6 +739,7 @@ class Connection:
 
     def _finish(self) -> None:
         self.abort()
+        self._selector.close()
         with self._lock:  # no writer is left inside sendall once the stream is shut down
             self._socket.close()
             close_event = self._close_event
