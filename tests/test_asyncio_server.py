@@ -332,7 +332,7 @@ async def test_reading_pauses_when_the_receive_queue_is_full() -> None:
         sender = asyncio.get_running_loop().create_task(flood())
         await asyncio.sleep(0.3)
         # The bound plus at most one read of the transport (256 KiB) past it.
-        assert len(holder[0]._messages) <= 4 + 256
+        assert len(holder[0]._messages or ()) <= 4 + 256
         assert holder[0]._reading_paused
         sender.cancel()
 

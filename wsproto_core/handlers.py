@@ -38,7 +38,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, overload
 
 from .events import HTTPRequest
 from .versions import HIXIE_75, HIXIE_76, RFC6455_VERSIONS
@@ -283,7 +283,7 @@ class Handler:
         return None
 
 
-class Refuse(Exception):  # noqa: N818 - named for what the handler does
+class Refuse(Exception):
     """Raised by :meth:`Handler.on_connect` to refuse the connection with an HTTP status.
 
     Args:
@@ -493,6 +493,12 @@ class Router:
             "allow_draft75": any(r.allow_draft75 for r in self._routes.values()),
             "accept_plain_http": True,
         }
+
+    @overload
+    def resolve(self, request: HTTPRequest) -> Response: ...
+
+    @overload
+    def resolve(self, request: Request) -> Route | Response: ...
 
     def resolve(self, request: Request | HTTPRequest) -> Route | Response:
         """Decide what to do with a request.

@@ -197,7 +197,6 @@ class ServerWebSocket(WebSocket):
         elif isinstance(event, HTTPRequest):
             assert server._router is not None
             response = server._router.resolve(event)
-            assert isinstance(response, Response)
             self._respond(response)
             logger.info(
                 "%s %s %s status=%s", self.remote_address, event.method, event.path, response.status
