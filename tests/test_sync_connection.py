@@ -352,3 +352,66 @@ def test_close_unblocks_a_reader_held_by_a_full_queue() -> None:
         server_ws.close()
         assert server_ws.closed
         assert server_ws.close_code == 1000
+
+
+# -- who reads: the reader thread or a thread blocked in recv() ---------------------------
+
+
+def test_keepalive_runs_while_a_thread_reads_in_recv() -> None:
+    with raw_server(ping_interval=0.02, ping_timeout=WAIT) as (peer, client):
+        received: list[str | bytes] = []
+        reader = threading.Thread(target=lambda: received.append(client.recv(timeout=WAIT)))
+        reader.start()
+        wait_for(lambda: client._reading is reader)  # the recv() caller has the turn
+        for _ in range(3):
+            peer.until(Ping)
+            peer.flush()
+        peer.conn.send_text("after the pings")
+        peer.flush()
+        reader.join(WAIT)
+    assert received == ["after the pings"]
+
+
+def test_reader_thread_takes_over_when_recv_is_not_called() -> None:
+    with ws_pair() as (server_ws, client):
+        server_ws.send("one")
+        assert client.recv(timeout=WAIT) == "one"  # this thread read for itself
+        # Nobody calls recv() now: the reader thread must still answer pings.
+        assert server_ws.ping(b"still there?").wait(WAIT)
+
+
+def test_concurrent_recv_callers_share_the_messages() -> None:
+    with ws_pair() as (server_ws, client):
+        received: list[str | bytes] = []
+        lock = threading.Lock()
+
+        def consume() -> None:
+            for _ in range(100):
+                message = client.recv(timeout=WAIT)
+                with lock:
+                    received.append(message)
+
+        consumers = [threading.Thread(target=consume) for _ in range(3)]
+        for consumer in consumers:
+            consumer.start()
+        for n in range(300):
+            server_ws.send(str(n))
+        for consumer in consumers:
+            consumer.join(WAIT * 2)
+    assert sorted(received, key=int) == [str(n) for n in range(300)]
+
+
+def test_recv_timeout_while_holding_the_turn() -> None:
+    with ws_pair() as (_, client):
+        with pytest.raises(TimeoutError):
+            client.recv(timeout=0.01)
+        assert client._reading is not threading.current_thread()
+
+
+def test_close_from_the_recv_thread_is_completed_by_the_reader_thread() -> None:
+    with ws_pair() as (server_ws, client):
+        server_ws.send("x")
+        assert client.recv(timeout=WAIT) == "x"
+        client.close()  # the reader thread may be parked: close must wake it
+        assert client.closed
+        assert client.close_code == 1000
