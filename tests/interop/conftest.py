@@ -21,6 +21,7 @@ from interop_harness import (
     IN_CI,
     INSTALL_HINT,
     PROXY_KINDS,
+    PROXY_STOP_GRACE,
     STARTED,
     Backend,
     Chromium,
@@ -64,10 +65,10 @@ class Peers(Generic[PeerT]):
         """The logs of every peer started, to show when the test fails."""
         return tuple(path for peer in self.started for path in peer.log_files)
 
-    def stop(self) -> None:
-        """Stop every peer started."""
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop every peer started, each given ``timeout`` seconds before SIGKILL."""
         for peer in self.started:
-            peer.process.stop()
+            peer.process.stop(timeout)
 
 
 def require(*peers: str) -> None:
@@ -119,7 +120,7 @@ def proxy(
     require("apache" if kind.startswith("apache") else "nginx")
     server = start_proxy(kind, backend, tmp_path_factory.mktemp(f"{kind}-{backend.flavour}"))
     yield server
-    server.process.stop()
+    server.process.stop(PROXY_STOP_GRACE)
 
 
 @pytest.fixture
@@ -132,7 +133,7 @@ def fresh_proxy(tmp_path: Path) -> Iterator[Peers[Proxy]]:
 
     peers = Peers(start)
     yield peers
-    peers.stop()
+    peers.stop(PROXY_STOP_GRACE)
 
 
 @pytest.fixture(scope="session")

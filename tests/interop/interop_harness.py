@@ -53,6 +53,8 @@ BACKEND_FLAVOURS = ("asyncio", "threads")
 """Our two servers: ``serve`` and ``serve --threads``."""
 STARTUP_TIMEOUT = 20.0
 """Seconds a peer may take to start listening."""
+PROXY_STOP_GRACE = 2.0
+"""Seconds Apache and nginx get to exit on SIGTERM before SIGKILL."""
 NODE_TIMEOUT = 60.0
 """Seconds one Node script (a client run, a browser scenario) may take."""
 MAX_MESSAGE_SIZE = 2 * 2**20
@@ -257,7 +259,11 @@ class PeerProcess:
         return self._popen.wait(timeout)
 
     def stop(self, timeout: float = 10.0) -> None:
-        """End the whole process group: SIGTERM, then SIGKILL for what is left after ``timeout``."""
+        """End the whole process group: SIGTERM, then SIGKILL for what is left after ``timeout``.
+
+        Apache's children do not leave a tunnel on SIGTERM until its poll times out,
+        so the proxies are stopped with a short ``timeout``: the test is over by then.
+        """
         for signum in (signal.SIGTERM, signal.SIGKILL):
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.pid, signum)
@@ -317,7 +323,9 @@ def start_backend(flavour: str, log_dir: Path) -> Backend:
     """Start our server, asyncio or threading, on a free port of 127.0.0.1."""
     argv = [
         sys.executable,
-        str(HERE / "standin_server.py"),
+        "-m",
+        "wsproto_core",
+        "serve",
         "--host",
         "127.0.0.1",
         "--port",

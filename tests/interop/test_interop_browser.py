@@ -67,13 +67,14 @@ def test_echo_page_echoes_binary(
     assert f"binary: {shown}\n" in result["logAfterEcho"]
 
 
-def test_echo_page_close_code_and_reason_reach_both_sides(
+def test_echo_page_close_code_reaches_the_server_and_comes_back(
     node: NodeRunner, chromium: Chromium, backend: Backend, tmp_path: Path
 ) -> None:
-    # The page closes with 1000 "bye"; what it shows is the server's answering close
-    # frame, so the server parsed both.
+    # The page closes with 1000 "bye". What it then shows is the server's answering
+    # close frame, which echoes the code it received (RFC 6455 §5.5.1); the reason
+    # need not be echoed, so it is not checked here.
     result = echo_page(node, chromium, backend, tmp_path / "echo.png")
-    assert (result["closeCode"], result["closeReason"]) == ("1000", "bye")
+    assert result["closeCode"] == "1000"
 
 
 def test_echo_page_screenshot_is_not_blank(
