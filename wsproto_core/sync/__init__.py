@@ -15,7 +15,7 @@ timeout and periodic callbacks; the protocol itself is the sans-IO
 from __future__ import annotations
 
 from .client import connect
-from .connection import Connection, PeriodicTimer
+from .connection import Connection
 from .exceptions import (
     ConnectionClosed,
     ConnectionClosedError,
@@ -23,6 +23,7 @@ from .exceptions import (
     HandshakeRejected,
     InvalidHandshake,
 )
+from .reader import PeriodicTimer
 from .server import HandlerConnection, Server, serve
 
 __all__ = [

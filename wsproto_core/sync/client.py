@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING
 from ..connection import DEFAULT_MAX_MESSAGE_SIZE, ClientConnection
 from ..events import Accept, HandshakeFailed, Reject
 from ..handshake.uri import parse_uri
-from .connection import Connection, handshake
+from .connection import Connection
 from .exceptions import HandshakeRejected, InvalidHandshake
+from .reader import handshake
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

@@ -1,126 +1,37 @@
-"""The blocking connection: one socket, one sans-IO connection, one reader thread.
-
-One thread at a time reads the socket: it feeds the bytes to the sans-IO
-connection, writes the replies the protocol owes, and hands the messages over,
-to a bounded queue that :meth:`Connection.recv` drains or to a callback (the
-handler API). It also keeps the connection's clock: keepalive pings, the close
-timeout and periodic callbacks are deadlines it waits for with ``poll`` on the
-socket, so no other thread is needed.
-
-The reader thread reads whenever nobody else does. A thread blocked in
-``recv()`` with an empty queue takes the turn and reads for itself, so in the
-usual loop (receive, answer, receive...) a message costs no thread switch; the
-reader thread parks meanwhile and takes over when ``recv()`` is not called for
-a while (:data:`HANDOFF`), so pings, closes and keepalive are always handled.
+"""The blocking connection: what the application calls on one WebSocket connection.
 
 Any thread may send: a lock serialises every use of the sans-IO connection and
-every write to the socket, so frames never interleave.
+every write to the socket, so frames never interleave. Receiving, keepalive
+and the closing handshake are the reading side's work
+(:mod:`wsproto_core.sync.reader`): a reader thread, or a thread waiting in
+:meth:`Connection.recv`.
 """
 
 from __future__ import annotations
 
-import contextlib
-import logging
 import os
 import queue
-import selectors
-import socket
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..connection import ConnectionState, ServerConnection
-from ..errors import UnsupportedOperation
-from ..events import BytesMessage, Close, Pong, TextMessage
 from .exceptions import ConnectionClosedOK, closed_error
+from .reader import TURN, PeriodicTimer, Reader, Turn
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator
+    from collections.abc import Callable, Iterator
 
-    from ..connection import Connection as Protocol
-    from ..events import Accept, Event, Request
+    from ..events import Request
     from ..versions import ProtocolVersion
     from .exceptions import ConnectionClosed
 
-__all__ = ["Connection", "PeriodicTimer", "handshake"]
-
-logger = logging.getLogger("wsproto_core.sync")
-
-RECV_SIZE = 65536
-"""How many bytes one ``recv`` asks for."""
-
-HANDOFF = 0.05
-"""Seconds the reader thread leaves the reading to a ``recv()`` caller that stepped away."""
+__all__ = ["Connection"]
 
 _OPEN = ConnectionState.OPEN
-_CONNECTING = ConnectionState.CONNECTING
-# poll(2) needs no file descriptor of its own, unlike epoll; select(2) where there is no poll.
-_Selector: type[selectors.BaseSelector] = getattr(
-    selectors, "PollSelector", selectors.SelectSelector
-)
 
 
-class _Turn:
-    """Put in the message queue to tell a thread waiting in ``recv()`` to read for itself."""
-
-
-_TURN = _Turn()
-
-
-class PeriodicTimer:
-    """A callback the reader thread calls every ``interval`` seconds.
-
-    See :meth:`Connection.call_every`.
-    """
-
-    __slots__ = ("callback", "cancelled", "due", "interval")
-
-    def __init__(self, interval: float, callback: Callable[[], object], due: float) -> None:
-        self.interval = interval
-        self.callback = callback
-        self.due = due
-        self.cancelled = False
-
-    def cancel(self) -> None:
-        """Stop calling the callback. Calling it again does nothing."""
-        self.cancelled = True
-
-
-def handshake(sock: socket.socket, protocol: Protocol, deadline: float) -> list[Event]:
-    """Run the opening handshake: write what ``protocol`` owes, read until it has events.
-
-    The socket is in timeout mode during the handshake (nobody else uses it
-    yet); the caller sets it back to blocking.
-
-    Args:
-        sock: The connected socket.
-        protocol: The sans-IO connection (a client's request is already queued).
-        deadline: The ``time.monotonic()`` value by which the handshake must be done.
-
-    Returns:
-        Every event produced, the handshake's first (``Request``, ``HTTPRequest``,
-        ``Accept``, ``Reject`` or ``HandshakeFailed``). A server's refusal is written.
-
-    Raises:
-        TimeoutError: The deadline passed.
-        OSError: The socket failed.
-    """
-    while True:
-        out = protocol.data_to_send()
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise TimeoutError("the opening handshake timed out")
-        sock.settimeout(remaining)
-        if out:
-            sock.sendall(out)
-        events = list(protocol.events())
-        if events:
-            sock.sendall(protocol.data_to_send())
-            return events
-        protocol.receive_data(sock.recv(RECV_SIZE))
-
-
-class Connection:
+class Connection(Reader):
     """A WebSocket connection over a socket, after the opening handshake (either role).
 
     Iterate over it, or call :meth:`recv`, to receive messages (``str`` for text,
@@ -150,100 +61,7 @@ class Connection:
         on_close: Called once in the reader thread with the close code and reason.
     """
 
-    __slots__ = (
-        "_aborted",
-        "_close_deadline",
-        "_close_event",
-        "_close_timeout",
-        "_closing",
-        "_done",
-        "_draining",
-        "_eof",
-        "_events",
-        "_keepalive_ping",
-        "_lock",
-        "_max_queue",
-        "_messages",
-        "_next_ping",
-        "_on_close",
-        "_on_message",
-        "_park",
-        "_parked",
-        "_paused",
-        "_pending",
-        "_pending_close",
-        "_ping_interval",
-        "_ping_timeout",
-        "_pings",
-        "_pong_deadline",
-        "_protocol",
-        "_reader",
-        "_reading",
-        "_recv_waiting",
-        "_room",
-        "_selector",
-        "_sent_close",
-        "_socket",
-        "_timers",
-        "_yielded",
-        "remote_address",
-        "response",
-    )
-
-    def __init__(
-        self,
-        sock: socket.socket,
-        protocol: Protocol,
-        *,
-        events: Iterable[Event] = (),
-        remote_address: Any = None,
-        response: Accept | None = None,
-        ping_interval: float | None = 20,
-        ping_timeout: float | None = 20,
-        close_timeout: float = 10,
-        max_queue: int | None = 16,
-        on_message: Callable[[str | bytes], object] | None = None,
-        on_close: Callable[[int, str], object] | None = None,
-    ) -> None:
-        self._socket = sock
-        self._protocol = protocol
-        self._events = list(events)
-        self.remote_address = remote_address
-        self.response = response
-        self._ping_interval = ping_interval
-        self._ping_timeout = ping_timeout
-        self._close_timeout = close_timeout
-        self._max_queue = max_queue
-        self._on_message = on_message
-        self._on_close = on_close
-        self._lock = threading.Lock()
-        # Messages, then None once closed; a C queue, so handing a message over is cheap.
-        self._messages: queue.SimpleQueue[str | bytes | _Turn | None] = queue.SimpleQueue()
-        self._room = threading.Condition()  # the reader waits here while the queue is full
-        self._paused = False
-        self._selector = _Selector()
-        self._selector.register(sock, selectors.EVENT_READ)
-        self._pending = getattr(sock, "pending", None)  # TLS: bytes decrypted, not yet read
-        self._park = threading.Condition()  # guards the turn to read
-        self._reading: threading.Thread | None = None  # whose turn it is
-        self._parked = False  # the reader thread waits for a recv() caller's turn to end
-        self._yielded = False  # the reader thread just handed its turn to a recv() caller
-        self._recv_waiting = 0  # recv() callers waiting for someone else's read
-        self._done = threading.Event()
-        self._reader: threading.Thread | None = None
-        self._close_event: Close | None = None
-        self._sent_close: tuple[int, str] | None = None
-        self._pending_close: tuple[int, str] | None = None
-        self._closing = False
-        self._aborted = False
-        self._draining = False
-        self._eof = False
-        self._pings: dict[bytes, threading.Event] = {}
-        self._keepalive_ping: threading.Event | None = None
-        self._next_ping: float | None = None
-        self._pong_deadline: float | None = None
-        self._close_deadline: float | None = None
-        self._timers: list[PeriodicTimer] = []
+    __slots__ = ()
 
     # -- what the application reads ----------------------------------------------
 
@@ -304,7 +122,7 @@ class Connection:
                 message = messages.get_nowait()
             except queue.Empty:
                 message = self._read_or_wait(deadline)
-            if message is _TURN:
+            if message is TURN:
                 continue
             if message is None:
                 messages.put(None)  # for the next call
@@ -312,39 +130,8 @@ class Connection:
             if self._paused:
                 with self._room:
                     self._room.notify()
-            assert not isinstance(message, _Turn)
+            assert not isinstance(message, Turn)
             return message
-
-    def _read_or_wait(self, deadline: float | None) -> str | bytes | _Turn | None:
-        """Read once if nobody else is reading, else wait for the next message."""
-        with self._park:
-            my_turn = self._reading is None and not self._eof
-            if my_turn:
-                self._reading = threading.current_thread()
-            else:
-                self._recv_waiting += 1
-        if my_turn:
-            try:
-                self._step(deadline)
-            finally:
-                self._end_turn()
-            if deadline is not None and time.monotonic() >= deadline and self._messages.empty():
-                raise TimeoutError("no message arrived in time")
-            return _TURN  # look at the queue again
-        try:
-            timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
-            return self._messages.get(timeout=timeout)
-        except queue.Empty:
-            raise TimeoutError("no message arrived in time") from None
-        finally:
-            with self._park:
-                self._recv_waiting -= 1
-
-    def _end_turn(self) -> None:
-        with self._park:
-            self._reading = None
-            if self._parked or self._eof or self._draining:
-                self._park.notify()
 
     def __iter__(self) -> Iterator[str | bytes]:
         """Receive messages until the connection closes.
@@ -454,17 +241,6 @@ class Connection:
         self._timers.append(timer)
         return timer
 
-    def abort(self) -> None:
-        """Cut the stream at once, without a closing handshake. Safe from any thread."""
-        self._aborted = True
-        # The plain socket method: an SSLSocket's own would drop its TLS state under a writer.
-        with contextlib.suppress(OSError):  # already closed
-            socket.socket.shutdown(self._socket, socket.SHUT_RDWR)
-        with self._room:
-            self._room.notify()
-        with self._park:
-            self._park.notify()
-
     def __enter__(self) -> Connection:
         return self
 
@@ -478,298 +254,6 @@ class Connection:
         )
         self._reader = self._reading = thread
         thread.start()
-
-    # -- the reader thread ----------------------------------------------------------
-
-    def run(self) -> None:
-        """The reader loop: read, feed, reply, deliver, until the stream ends.
-
-        :meth:`start` runs it in a new thread; a server may run it in the
-        connection's own thread instead.
-        """
-        self._reader = self._reading = threading.current_thread()
-        if self._ping_interval is not None:
-            self._next_ping = time.monotonic() + self._ping_interval
-        try:
-            with self._lock:
-                # A server's handshake response and the frames pipelined behind the request.
-                events = [*self._events, *self._protocol.events()]
-                self._events = []
-                self._flush()
-            if self._pending_close is not None:
-                self._start_close(*self._pending_close)
-            self._dispatch(events)
-            if self._on_message is not None:
-                while not self._eof:  # callbacks run here: this thread always reads
-                    self._step(None)
-            else:
-                while self._next_turn():
-                    self._step(None)
-        finally:
-            self._finish()
-
-    def _next_turn(self) -> bool:
-        """Between two reads of the reader thread: wait for its turn; False at the end."""
-        me = threading.current_thread()
-        with self._park:
-            patient = self._hand_over()
-            while True:
-                if self._reading is None:
-                    if self._eof:
-                        return False
-                    if not patient or self._closing or self._aborted or self._draining:
-                        self._reading = me
-                        return True
-                    patient = False
-                    self._park.wait(HANDOFF)  # a recv() caller may take the turn meanwhile
-                else:
-                    self._parked = True
-                    self._park.wait()  # until that caller's turn ends
-                    self._parked = False
-                    patient = True
-
-    def _hand_over(self) -> bool:
-        """End the reader thread's turn (park lock held); True if a recv() caller takes it."""
-        self._reading = None
-        if self._recv_waiting and not self._eof:
-            self._messages.put(_TURN)  # wakes a recv() caller, which reads for itself
-            return True
-        return False
-
-    def _step(self, until: float | None) -> None:
-        """Wait for bytes (at most until the next deadline or ``until``), then handle them."""
-        deadline = self._next_deadline()
-        timer_due = deadline is not None and (until is None or deadline <= until)
-        wake = deadline if timer_due else until
-        if wake is not None:
-            timeout = wake - time.monotonic()
-            pending = self._pending
-            if timeout <= 0 or (
-                not (pending is not None and pending()) and not self._selector.select(timeout)
-            ):
-                if timer_due:
-                    self._on_deadline()
-                return
-        try:
-            data = self._socket.recv(RECV_SIZE)
-        except OSError:
-            data = b""
-        self._receive(data)
-
-    def _receive(self, data: bytes) -> None:
-        if not data:
-            self._eof = True
-        if self._draining:
-            return  # closing: the peer's last bytes have no meaning left
-        with self._lock:
-            self._protocol.receive_data(data)
-            events = list(self._protocol.events())
-            self._flush()
-        self._dispatch(events)
-
-    def _flush(self) -> bool:
-        """Write what the protocol owes (lock held); return False if the socket failed."""
-        protocol = self._protocol
-        out = protocol.data_to_send()
-        written = True
-        if out:
-            try:
-                self._socket.sendall(out)
-            except OSError:
-                self.abort()
-                written = False
-        if protocol.should_close_transport and not self._draining:
-            self._draining = True
-            self._next_ping = self._pong_deadline = None
-            if self._reading is threading.current_thread():
-                # Half-close, then read until the peer's EOF (or the close timeout):
-                # closing with unread bytes would reset the stream and could lose
-                # our last frames on their way (RFC 6455 §7.1.1).
-                self._close_deadline = time.monotonic() + self._close_timeout
-                with contextlib.suppress(OSError):  # the peer is gone already
-                    socket.socket.shutdown(self._socket, socket.SHUT_WR)
-            else:
-                self.abort()  # wakes the reader, which ends the connection
-        return written
-
-    def _dispatch(self, events: list[Event]) -> None:
-        for event in events:
-            if isinstance(event, (TextMessage, BytesMessage)):
-                self._deliver(event.data)
-            elif isinstance(event, Pong):
-                self._acknowledge(event.payload)
-            elif isinstance(event, Close):
-                self._closed(event)
-
-    def _deliver(self, message: str | bytes) -> None:
-        on_message = self._on_message
-        if on_message is not None:
-            try:
-                on_message(message)
-            except Exception:
-                logger.exception("message handler failed")
-                self._start_close(1011, "internal error")
-            return
-        if self._closing or self._aborted:
-            return
-        messages = self._messages
-        messages.put(message)
-        limit = self._max_queue
-        if limit is not None and self._reading is self._reader and messages.qsize() >= limit:
-            # Backpressure: stop reading until recv() makes room (or the connection closes).
-            with self._room:
-                self._paused = True
-                while messages.qsize() >= limit and not self._closing and not self._aborted:
-                    self._room.wait()
-                self._paused = False
-
-    def _acknowledge(self, payload: bytes) -> None:
-        with self._lock:
-            if payload not in self._pings:
-                return  # RFC 6455 §5.5.3: an unsolicited pong needs no answer
-            for key in list(self._pings):
-                self._pings.pop(key).set()
-                if key == payload:
-                    break
-        keepalive = self._keepalive_ping
-        if keepalive is not None and keepalive.is_set():
-            self._keepalive_ping = self._pong_deadline = None
-
-    def _next_deadline(self) -> float | None:
-        if self._aborted:
-            return None
-        deadline = self._close_deadline
-        for candidate in (self._pong_deadline, self._next_ping):
-            if candidate is not None and (deadline is None or candidate < deadline):
-                deadline = candidate
-        if self._timers and self._protocol.state is _OPEN:
-            for timer in self._timers:
-                if not timer.cancelled and (deadline is None or timer.due < deadline):
-                    deadline = timer.due
-        return deadline
-
-    def _on_deadline(self) -> None:
-        now = time.monotonic()
-        if self._close_deadline is not None and now >= self._close_deadline:
-            self.abort()
-        elif self._pong_deadline is not None and now >= self._pong_deadline:
-            self._keepalive_failed()
-        else:
-            if self._next_ping is not None and now >= self._next_ping:
-                self._send_keepalive_ping(now)
-            self._run_timers(now)
-
-    def _send_keepalive_ping(self, now: float) -> None:
-        assert self._ping_interval is not None
-        self._next_ping = now + self._ping_interval
-        if self._keepalive_ping is not None:
-            return  # still waiting for the last one's pong (no ping timeout)
-        timeout = -1 if self._ping_timeout is None else self._ping_timeout
-        if not self._lock.acquire(timeout=timeout):
-            self.abort()  # a write has been stuck longer than the ping timeout
-            return
-        try:
-            if self._protocol.state is not _OPEN:
-                self._next_ping = None
-                return
-            payload = os.urandom(4)
-            try:
-                self._protocol.ping(payload)
-            except UnsupportedOperation:
-                self._next_ping = None  # the hixie drafts have no pings: no keepalive
-                return
-            pong = self._pings[payload] = self._keepalive_ping = threading.Event()
-            self._flush()
-        finally:
-            self._lock.release()
-        if self._ping_timeout is not None and not pong.is_set():
-            self._pong_deadline = now + self._ping_timeout
-
-    def _keepalive_failed(self) -> None:
-        self._pong_deadline = self._next_ping = None
-        # Fail the connection (RFC 6455 §7.1.7) with 1011, unless a write is stuck.
-        if self._lock.acquire(blocking=False):
-            try:
-                if self._protocol.state is _OPEN:
-                    self._protocol.close(1011, "keepalive ping timeout")
-                    self._sent_close = (1011, "keepalive ping timeout")
-                    self._flush()
-            finally:
-                self._lock.release()
-        self.abort()
-
-    def _run_timers(self, now: float) -> None:
-        timers = self._timers
-        if not timers or self._protocol.state is not _OPEN:
-            return
-        for timer in list(timers):
-            if timer.cancelled:
-                timers.remove(timer)
-            elif now >= timer.due:
-                timer.due += timer.interval
-                if timer.due <= now:
-                    timer.due = now + timer.interval  # fell behind: skip, don't burst
-                try:
-                    timer.callback()
-                except Exception:
-                    logger.exception("periodic callback failed")
-                    self._start_close(1011, "internal error")
-                    return
-
-    def _start_close(self, code: int, reason: str) -> None:
-        with self._room:
-            self._closing = True
-            self._room.notify()
-        with self._park:
-            self._park.notify()  # the reader thread takes the turn to read the close
-        if not self._lock.acquire(timeout=self._close_timeout):
-            self.abort()  # a write has been stuck for the whole close timeout
-            return
-        try:
-            state = self._protocol.state
-            if state is _CONNECTING:
-                self._pending_close = (code, reason)
-            elif state is _OPEN:
-                self._protocol.close(code, reason)
-                self._sent_close = (code, reason)
-                self._close_deadline = time.monotonic() + self._close_timeout
-                self._flush()
-        finally:
-            self._lock.release()
-
-    def _finish(self) -> None:
-        self.abort()
-        self._selector.close()
-        with self._lock:  # no writer is left inside sendall once the stream is shut down
-            self._socket.close()
-            close_event = self._close_event
-            if close_event is None:
-                # A close the application caused (draft-75) is reported without a read.
-                close_event = next(
-                    (e for e in self._protocol.events() if isinstance(e, Close)), None
-                )
-        if close_event is None:
-            close_event = Close(
-                1006, "connection closed without a closing handshake", by_peer=False
-            )
-        for timer in self._timers:
-            timer.cancel()  # before on_close, as the handler API promises
-        self._timers.clear()
-        self._closed(close_event)
-        self._done.set()
-        if self._on_close is not None:
-            try:
-                self._on_close(close_event.code, close_event.reason)
-            except Exception:
-                logger.exception("close handler failed")
-
-    # -- helpers ---------------------------------------------------------------------
-
-    def _closed(self, event: Close) -> None:
-        """Record the close (the first one counts) and wake ``recv``, in the reader thread."""
-        if self._close_event is None:
-            self._close_event = event
-            self._messages.put(None)
 
     def _closed_error(self) -> ConnectionClosed:
         event = self._close_event

@@ -35,8 +35,9 @@ from typing import TYPE_CHECKING, Any
 from ..connection import DEFAULT_MAX_MESSAGE_SIZE, ServerConnection
 from ..events import HTTPRequest, Request
 from ..handlers import SERVER_ERROR, Handler, HandlerConnectionBase, Refuse, Response, Router
-from .connection import Connection, PeriodicTimer, handshake
+from .connection import Connection
 from .exceptions import ConnectionClosed
+from .reader import PeriodicTimer, handshake
 
 if TYPE_CHECKING:
     import ssl as ssl_module
