@@ -84,6 +84,12 @@ def require(*peers: str) -> None:
 
 
 @pytest.fixture(scope="session", autouse=True)
+def _fresh_failure_logs() -> None:
+    """Start the session with no failure logs left from an earlier run."""
+    shutil.rmtree(ARTIFACTS / "logs", ignore_errors=True)
+
+
+@pytest.fixture(scope="session", autouse=True)
 def _nothing_left_running() -> Iterator[None]:
     """After the session, prove that every process the interop tests started has ended."""
     yield

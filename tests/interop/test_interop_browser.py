@@ -7,7 +7,6 @@ to ``artifacts/screenshots/``.
 
 from __future__ import annotations
 
-import zlib
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -138,25 +137,3 @@ def test_browser_gets_a_1mib_message_echoed(
         MIB,
         sha256(payload),
     )
-
-
-def flat_png(width: int, height: int) -> bytes:
-    """A PNG of one colour, to show the blankness check says so."""
-    raw = b"".join(b"\x00" + b"\xff\xff\xff" * width for _ in range(height))
-
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        crc = zlib.crc32(kind + body).to_bytes(4, "big")
-        return len(body).to_bytes(4, "big") + kind + body + crc
-
-    header = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([8, 2, 0, 0, 0])
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(raw))
-        + chunk(b"IEND", b"")
-    )
-
-
-def test_a_flat_screenshot_counts_as_blank() -> None:
-    not_blank, figures = png_is_not_blank(flat_png(80, 60))
-    assert not not_blank, figures
