@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import signal
+import ssl
 import subprocess
 import sys
 import urllib.error
@@ -19,6 +20,7 @@ from wsproto_core.asyncio import ConnectionClosedOK, HandshakeRejected, connect
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+    from pathlib import Path
 
 PYTHON = [sys.executable, "-m", "wsproto_core"]
 
@@ -26,7 +28,7 @@ PYTHON = [sys.executable, "-m", "wsproto_core"]
 class ServeProcess:
     """``python -m wsproto_core serve --port 0 ...`` running, with the URL it printed."""
 
-    def __init__(self, *options: str) -> None:
+    def __init__(self, *options: str, scheme: str = "http") -> None:
         self.process = subprocess.Popen(
             [*PYTHON, "serve", "--port", "0", *options],
             stdout=subprocess.PIPE,
@@ -35,12 +37,16 @@ class ServeProcess:
         )
         assert self.process.stdout is not None
         line = self.process.stdout.readline()
-        match = re.fullmatch(r"serving on http://127\.0\.0\.1:(\d+)/\n", line)
-        assert match, f"unexpected first line {line!r}"
+        match = re.fullmatch(rf"serving on {scheme}://127\.0\.0\.1:(\d+)/\n", line)
+        if not match:
+            self.process.kill()
+            _, err = self.process.communicate()
+            raise AssertionError(f"unexpected first line {line!r}; stderr:\n{err}")
         self.port = int(match.group(1))
         self.terminated = False
 
     def url(self, path: str, scheme: str = "ws") -> str:
+        """The URL of ``path`` on this server."""
         return f"{scheme}://127.0.0.1:{self.port}{path}"
 
     def terminate(self) -> None:
@@ -197,3 +203,29 @@ def test_demo_prints_the_whole_exchange(capsys: pytest.CaptureFixture[str]) -> N
 def test_serve_refuses_half_a_tls_configuration() -> None:
     with pytest.raises(SystemExit, match="go together"):
         main(["serve", "--tls-cert", "cert.pem"])
+
+
+def test_serve_over_tls(tmp_path: Path) -> None:
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+            "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1",
+            "-keyout", str(key), "-out", str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    server = ServeProcess("--tls-cert", str(cert), "--tls-key", str(key), scheme="https")
+    try:
+
+        async def secure_echo() -> None:
+            context = ssl.create_default_context(cafile=str(cert))
+            async with connect(server.url("/echo", "wss"), ssl=context) as ws:
+                await ws.send("over tls")
+                assert await ws.recv() == "over tls"
+
+        asyncio.run(secure_echo())
+    finally:
+        status, err = server.stop()
+    assert status == 0, err
