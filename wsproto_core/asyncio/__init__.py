@@ -8,15 +8,16 @@ connection object (``recv``, ``send``, ``async for``, ``ping``, ``close``).
 from __future__ import annotations
 
 from .client import ClientWebSocket, Connect, connect
-from .connection import (
+from .connection import WebSocket
+from .exceptions import (
     ConnectionClosed,
     ConnectionClosedError,
     ConnectionClosedOK,
     HandshakeRejected,
     InvalidHandshake,
-    WebSocket,
 )
-from .server import HandlerConnection, Server, ServerWebSocket, serve
+from .handler_connection import HandlerConnection
+from .server import Server, ServerWebSocket, serve
 
 __all__ = [
     "ClientWebSocket",

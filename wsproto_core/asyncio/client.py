@@ -17,7 +17,9 @@ from ..connection import ClientConnection
 from ..events import Accept, HandshakeFailed, Reject
 from ..handlers import DEFAULT_MAX_MESSAGE_SIZE
 from ..handshake.uri import parse_uri
-from .connection import HandshakeRejected, InvalidHandshake, Options, WebSocket, logger
+from .connection import WebSocket, logger
+from .exceptions import HandshakeRejected, InvalidHandshake
+from .options import Options
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Generator, Sequence

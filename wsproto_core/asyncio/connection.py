@@ -22,87 +22,24 @@ from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from ..connection import ConnectionState
-from ..errors import WebSocketError
 from ..events import BytesMessage, Close, Pong, TextMessage
+from .exceptions import ConnectionClosedOK, closed_error
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterable
 
     from ..connection import Connection
-    from ..events import Event, Headers
+    from ..events import Event
     from ..versions import ProtocolVersion
+    from .options import Options
 
-__all__ = [
-    "ConnectionClosed",
-    "ConnectionClosedError",
-    "ConnectionClosedOK",
-    "HandshakeRejected",
-    "InvalidHandshake",
-    "WebSocket",
-]
+__all__ = ["WebSocket"]
 
 logger = logging.getLogger("wsproto_core.asyncio")
 
 _OPEN = ConnectionState.OPEN
 _CLOSED = ConnectionState.CLOSED
 _HIXIE = ("hixie-76", "hixie-75")
-_CLEAN_CODES = (1000, 1001, 1005)
-
-
-class ConnectionClosed(WebSocketError):
-    """The connection is closed: raised by ``recv``, ``send`` and ``ping`` afterwards.
-
-    Attributes:
-        code: The close code (1006 when the stream ended without a closing handshake).
-        reason: The close reason.
-    """
-
-    def __init__(self, code: int, reason: str) -> None:
-        super().__init__(f"connection closed: {code} {reason}".rstrip())
-        self.code = code
-        self.reason = reason
-
-
-class ConnectionClosedOK(ConnectionClosed):
-    """The connection closed normally (1000, 1001, or a close without a code)."""
-
-
-class ConnectionClosedError(ConnectionClosed):
-    """The connection closed with an error code, or without a closing handshake."""
-
-
-class InvalidHandshake(WebSocketError):
-    """Client side: the server's answer was not a valid WebSocket handshake.
-
-    Attributes:
-        reason: Why.
-        status: The HTTP status the server sent, if any.
-    """
-
-    def __init__(self, reason: str, status: int | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.status = status
-
-
-class HandshakeRejected(InvalidHandshake):
-    """Client side: the server answered the handshake with a status other than 101.
-
-    Attributes:
-        headers: The response headers.
-        body: The response body.
-    """
-
-    def __init__(self, status: int, headers: Headers, body: bytes) -> None:
-        super().__init__(f"server rejected the handshake with HTTP {status}", status)
-        self.headers = headers
-        self.body = body
-
-
-def closed_error(code: int, reason: str) -> ConnectionClosed:
-    """The exception for a connection closed with ``code`` and ``reason``."""
-    cls = ConnectionClosedOK if code in _CLEAN_CODES else ConnectionClosedError
-    return cls(code, reason)
 
 
 class WebSocket(asyncio.Protocol):
@@ -521,44 +458,3 @@ class WebSocket(asyncio.Protocol):
         waiter = self._recv_waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
-
-
-class Options:
-    """The settings of the connections of one server or client.
-
-    Attributes:
-        open_timeout: Seconds allowed for the opening handshake.
-        close_timeout: Seconds allowed for the closing handshake before the transport is cut.
-        ping_interval: Seconds between keepalive pings (``None``: no keepalive).
-        ping_timeout: Seconds to wait for a keepalive pong (``None``: forever).
-        max_queue: Messages waiting for ``recv`` before reading pauses.
-        write_limit: The transport's high-water mark in bytes (the low one is a quarter).
-    """
-
-    __slots__ = (
-        "close_timeout",
-        "max_queue",
-        "open_timeout",
-        "ping_interval",
-        "ping_timeout",
-        "write_limit",
-    )
-
-    def __init__(
-        self,
-        *,
-        open_timeout: float | None = 10,
-        close_timeout: float = 10,
-        ping_interval: float | None = 20,
-        ping_timeout: float | None = 20,
-        max_queue: int = 16,
-        write_limit: int = 64 * 1024,
-    ) -> None:
-        if max_queue < 1:
-            raise ValueError("max_queue must be at least 1")
-        self.open_timeout = open_timeout
-        self.close_timeout = close_timeout
-        self.ping_interval = ping_interval
-        self.ping_timeout = ping_timeout
-        self.max_queue = max_queue
-        self.write_limit = write_limit

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import threading
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
@@ -23,12 +22,14 @@ from ..handlers import (
     DEFAULT_MAX_MESSAGE_SIZE,
     SERVER_ERROR,
     Handler,
-    HandlerConnectionBase,
     Refuse,
     Response,
     Router,
 )
-from .connection import ConnectionClosed, Options, WebSocket, logger
+from .connection import WebSocket, logger
+from .exceptions import ConnectionClosed
+from .handler_connection import HandlerConnection, Timer
+from .options import Options
 
 if TYPE_CHECKING:
     import socket
@@ -37,98 +38,10 @@ if TYPE_CHECKING:
     from types import TracebackType
 
     from ..events import Event
-    from ..handlers import Route
 
     CoroutineHandler = Callable[[WebSocket], Awaitable[None]]
 
 __all__ = ["HandlerConnection", "Server", "ServerWebSocket", "serve"]
-
-
-class _Repeat:
-    """A ``call_every`` timer: calls a callback at fixed times on the loop."""
-
-    __slots__ = ("_busy", "_callback", "_handle", "_interval", "_next", "_ws")
-
-    def __init__(
-        self, ws: ServerWebSocket, interval: float, callback: Callable[[], object]
-    ) -> None:
-        if interval <= 0:
-            raise ValueError("interval must be positive")
-        self._ws = ws
-        self._interval = interval
-        self._callback = callback
-        self._handle: asyncio.TimerHandle | None = None
-        self._next = 0.0
-        self._busy = False
-
-    def start(self) -> None:
-        loop = self._ws._loop
-        self._next = loop.time() + self._interval
-        self._handle = loop.call_at(self._next, self._fire)
-
-    def _fire(self) -> None:
-        loop = self._ws._loop
-        # Fixed times, so the period does not drift; a late loop skips the missed ticks.
-        self._next = max(self._next + self._interval, loop.time())
-        self._handle = loop.call_at(self._next, self._fire)
-        if self._busy:
-            return
-        result = self._callback()
-        if inspect.isawaitable(result):
-            self._busy = True
-            loop.create_task(self._finish(result))
-
-    async def _finish(self, result: Awaitable[object]) -> None:
-        try:
-            await result
-        except Exception:
-            logger.exception("%s: timer callback failed", self._ws.remote_address)
-        finally:
-            self._busy = False
-
-    def cancel(self) -> None:
-        """Stop calling the callback (safe from any thread)."""
-        ws = self._ws
-        if threading.get_ident() != ws._thread_id:
-            ws._loop.call_soon_threadsafe(self.cancel)
-            return
-        if self._handle is not None:
-            self._handle.cancel()
-            self._handle = None
-        if ws._timers and self in ws._timers:
-            ws._timers.remove(self)
-
-
-class HandlerConnection(HandlerConnectionBase):
-    """What a :class:`~wsproto_core.handlers.Handler` sees of an asyncio connection.
-
-    Implements :class:`wsproto_core.handlers.HandlerConnection`; ``send``,
-    ``close`` and ``call_every`` are safe from any thread or task.
-    """
-
-    __slots__ = ("_ws",)
-
-    def __init__(self, request: Request, route: Route, ws: ServerWebSocket) -> None:
-        super().__init__(request, route, ws.remote_address)
-        self._ws = ws
-
-    def send(self, message: str | bytes) -> None:
-        """Queue a message; dropped if the connection is not open."""
-        self._ws.send_threadsafe(message)
-
-    def close(self, code: int = 1000, reason: str = "") -> None:
-        """Start the closing handshake."""
-        self._ws.close_threadsafe(code, reason)
-
-    def call_every(self, interval: float, callback: Callable[[], object]) -> _Repeat:
-        """Call ``callback()`` every ``interval`` seconds on the loop until cancelled or closed."""
-        ws = self._ws
-        timer = _Repeat(ws, interval, callback)
-        if threading.get_ident() == ws._thread_id:
-            ws._add_timer(timer)
-        else:
-            ws._loop.call_soon_threadsafe(ws._add_timer, timer)
-        return timer
 
 
 class ServerWebSocket(WebSocket):
@@ -159,7 +72,7 @@ class ServerWebSocket(WebSocket):
         self._hc: HandlerConnection | None = None
         self._runner: asyncio.Task[None] | None = None
         self._backlog: deque[tuple[Any, tuple[Any, ...]]] | None = None
-        self._timers: list[_Repeat] | None = None
+        self._timers: list[Timer] | None = None
         self._open_handle: asyncio.TimerHandle | None = None
         self._accepted = False
         self._status: int | None = None
@@ -286,7 +199,7 @@ class ServerWebSocket(WebSocket):
         for timer in self._timers or ():
             timer.start()
 
-    def _add_timer(self, timer: _Repeat) -> None:
+    def _add_timer(self, timer: Timer) -> None:
         if self._transport is None:
             return
         if self._timers is None:
