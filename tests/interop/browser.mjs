@@ -10,6 +10,8 @@
 //              send `message` as text then as binary through the form, wait for both echoes
 //              in the log, take the screenshot, press close.
 //   increment_page: {page, screenshot}  watch the counter rise, press reset, watch it restart.
+//   increment_closeme: {page}  press "Ask the server to close", report the close code and
+//              reason the page shows.
 import { readFile } from "node:fs/promises";
 import puppeteer from "puppeteer-core";
 
@@ -92,6 +94,21 @@ const scenarios = {
     const after = await sampleCounter(page, 6);
     return { before, after };
   },
+};
+
+scenarios.increment_closeme = async (page) => {
+  await page.goto(spec.page, { waitUntil: "load" });
+  await page.waitForFunction(() => document.querySelector("#status").textContent === "open", {
+    timeout: TIMEOUT_MS,
+  });
+  await page.click("#closeme");
+  await page.waitForFunction(() => document.querySelector("#status").textContent === "closed", {
+    timeout: TIMEOUT_MS,
+  });
+  return {
+    closeCode: await textOf(page, "#close-code"),
+    closeReason: await textOf(page, "#close-reason"),
+  };
 };
 
 const browser = await puppeteer.connect({

@@ -106,6 +106,21 @@ def test_increment_page_reset_restarts_the_counter(
     assert after[restart:] == sorted(after[restart:])
 
 
+def test_increment_page_shows_the_servers_close_code_and_reason(
+    node: NodeRunner, chromium: Chromium, backend: Backend
+) -> None:
+    # "closeme\n" asks the dumb-increment handler to close with 1001 "closeme".
+    result = node.run(
+        "browser.mjs",
+        {
+            "endpoint": chromium.endpoint,
+            "scenario": "increment_closeme",
+            "page": backend.url("increment.html"),
+        },
+    )
+    assert (result["closeCode"], result["closeReason"]) == ("1001", "closeme")
+
+
 def test_increment_page_screenshot_is_not_blank(
     node: NodeRunner, chromium: Chromium, backend: Backend, screenshots: Path
 ) -> None:

@@ -188,6 +188,43 @@ def test_shutdown_1001_reaches_the_client_through_the_proxy(
     assert server.process.wait(15) == 0
 
 
+@pytest.mark.parametrize("kind", PROXY_KINDS)
+@pytest.mark.parametrize("flavour", BACKEND_FLAVOURS)
+def test_shutdown_1001_reaches_the_browser_through_the_proxy(
+    node: NodeRunner,
+    chromium: Chromium,
+    fresh_backend: Peers[Backend],
+    fresh_proxy: Peers[Proxy],
+    flavour: str,
+    kind: str,
+) -> None:
+    server = fresh_backend(flavour)
+    proxy = fresh_proxy(kind, server)
+
+    def shut_down(mark: str) -> None:
+        assert mark == "open"
+        server.process.send_signal(signal.SIGTERM)
+
+    result = node.run(
+        "browser.mjs",
+        {
+            "endpoint": chromium.endpoint,
+            "scenario": "steps",
+            "page": proxy.url("echo.html"),
+            "url": proxy.ws_url("echo"),
+            "steps": [
+                {"send": "text", "data": "hi"},
+                {"receive": 1},
+                {"mark": "open"},
+                {"await_close": True},
+            ],
+        },
+        on_mark=shut_down,
+    )
+    assert result["results"][-1]["closed"]["code"] == 1001
+    assert server.process.wait(15) == 0
+
+
 def test_apache_legacy_form_is_served_by_mod_proxy_wstunnel(
     node: NodeRunner, fresh_proxy: Peers[Proxy], backend: Backend
 ) -> None:
