@@ -549,6 +549,7 @@ class ServerConnection(Connection):
         self._events.append(HandshakeFailed(error.reason, error.status))
         self._state = _CLOSED
         self._should_close = True
+        del self._handshake
 
     def _awaiting_decision(self, what: str) -> None:
         if self._state is not _CONNECTING or self._request is None:
@@ -578,11 +579,13 @@ class ServerConnection(Connection):
         self._awaiting_decision("accept")
         if not isinstance(self._request, Request):
             raise InvalidState("a plain HTTP request cannot be accepted; answer it with reject()")
-        response, extensions, chosen = self._handshake.accept(subprotocol, extra_headers)
+        handshake = self._handshake
+        response, extensions, chosen = handshake.accept(subprotocol, extra_headers)
         self._out.append(response)
-        version = self._handshake.version
-        assert version is not None
-        self._start(version, chosen, extensions)
+        assert handshake.version is not None
+        self._start(handshake.version, chosen, extensions)
+        # Once open, the handshake and its h11 state are dead weight (about 1 KiB a connection).
+        del self._handshake
         pending, self._pending = bytes(self._pending), bytearray()
         if pending:
             self.receive_data(pending)
@@ -608,6 +611,7 @@ class ServerConnection(Connection):
         self._out.append(self._handshake.reject(status, headers, body))
         self._state = _CLOSED
         self._should_close = True
+        del self._handshake
 
 
 class ClientConnection(Connection):
@@ -687,6 +691,7 @@ class ClientConnection(Connection):
         if result is None:
             return
         self._events.append(result)
+        del self._handshake  # its h11 state is dead weight from here on
         if isinstance(result, Reject):
             self._state = _CLOSED
             self._should_close = True
