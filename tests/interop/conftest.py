@@ -12,14 +12,12 @@ from __future__ import annotations
 import re
 import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING
 
 import pytest
 from interop_harness import (
     ARTIFACTS,
     BACKEND_FLAVOURS,
-    IN_CI,
-    INSTALL_HINT,
     PROXY_KINDS,
     PROXY_STOP_GRACE,
     STARTED,
@@ -27,60 +25,18 @@ from interop_harness import (
     Chromium,
     NodeRunner,
     NodeWsServer,
+    Peers,
     Proxy,
-    missing_peer,
+    require,
     start_backend,
     start_chromium,
     start_proxy,
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Generator, Iterator
+    from collections.abc import Generator, Iterator
 
     from _pytest.fixtures import SubRequest
-
-PeerT = TypeVar("PeerT", Backend, Proxy, NodeWsServer)
-
-
-class Peers(Generic[PeerT]):
-    """What a factory fixture gives a test: call it to start a peer; all are stopped after.
-
-    Args:
-        make: Starts one peer.
-    """
-
-    __slots__ = ("_make", "started")
-
-    def __init__(self, make: Callable[..., PeerT]) -> None:
-        self._make: Callable[..., PeerT] = make
-        self.started: list[PeerT] = []
-
-    def __call__(self, *args: Any, **kwargs: Any) -> PeerT:
-        """Start one more peer."""
-        self.started.append(self._make(*args, **kwargs))
-        return self.started[-1]
-
-    @property
-    def log_files(self) -> tuple[Path, ...]:
-        """The logs of every peer started, to show when the test fails."""
-        return tuple(path for peer in self.started for path in peer.log_files)
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """Stop every peer started, each given ``timeout`` seconds before SIGKILL."""
-        for peer in self.started:
-            peer.process.stop(timeout)
-
-
-def require(*peers: str) -> None:
-    """Skip (or, in CI, fail) the current test unless every one of ``peers`` is installed."""
-    for peer in peers:
-        why = missing_peer(peer)
-        if why is None:
-            continue
-        message = f"interop peer {peer} missing: {why}; {INSTALL_HINT}"
-        if IN_CI:
-            pytest.fail(f"{message} (CI=true: a missing peer is a failure)", pytrace=False)
-        pytest.skip(message)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -24,7 +24,9 @@ import time
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+import pytest
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -106,6 +108,18 @@ def missing_peer(peer: str) -> str | None:
     if peer == "nginx" and shutil.which("nginx", path=SYSTEM_PATH) is None:
         return "no nginx (Debian package nginx)"
     return None
+
+
+def require(*peers: str) -> None:
+    """Skip (or, in CI, fail) the current test unless every one of ``peers`` is installed."""
+    for peer in peers:
+        why = missing_peer(peer)
+        if why is None:
+            continue
+        message = f"interop peer {peer} missing: {why}; {INSTALL_HINT}"
+        if IN_CI:
+            pytest.fail(f"{message} (CI=true: a missing peer is a failure)", pytrace=False)
+        pytest.skip(message)
 
 
 def free_port() -> int:
@@ -639,3 +653,35 @@ def _unfilter(raw: bytes, width: int, height: int, channels: int) -> bytearray:
         out[row * stride : (row + 1) * stride] = line
         previous = line
     return out
+
+
+PeerT = TypeVar("PeerT", Backend, Proxy, NodeWsServer)
+
+
+class Peers(Generic[PeerT]):
+    """What a factory fixture gives a test: call it to start a peer; all are stopped after.
+
+    Args:
+        make: Starts one peer.
+    """
+
+    __slots__ = ("_make", "started")
+
+    def __init__(self, make: Callable[..., PeerT]) -> None:
+        self._make: Callable[..., PeerT] = make
+        self.started: list[PeerT] = []
+
+    def __call__(self, *args: Any, **kwargs: Any) -> PeerT:
+        """Start one more peer."""
+        self.started.append(self._make(*args, **kwargs))
+        return self.started[-1]
+
+    @property
+    def log_files(self) -> tuple[Path, ...]:
+        """The logs of every peer started, to show when the test fails."""
+        return tuple(path for peer in self.started for path in peer.log_files)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop every peer started, each given ``timeout`` seconds before SIGKILL."""
+        for peer in self.started:
+            peer.process.stop(timeout)

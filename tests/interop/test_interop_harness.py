@@ -7,7 +7,6 @@ import time
 import zlib
 from typing import TYPE_CHECKING
 
-import conftest
 import interop_harness
 import pytest
 from interop_harness import PeerProcess, png_is_not_blank, render
@@ -16,6 +15,8 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 pytestmark = pytest.mark.interop
+
+NO_NGINX = "no nginx (Debian package nginx)"
 
 
 def flat_png(width: int, height: int) -> bytes:
@@ -43,22 +44,26 @@ def test_a_flat_screenshot_counts_as_blank() -> None:
 def test_a_missing_peer_skips_outside_ci_saying_how_to_install(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(conftest, "IN_CI", False)
-    monkeypatch.setattr(conftest, "missing_peer", lambda peer: "no nginx (Debian package nginx)")
+    monkeypatch.setattr(interop_harness, "IN_CI", False)
+    monkeypatch.setattr(
+        interop_harness, "missing_peer", lambda peer: "no nginx (Debian package nginx)"
+    )
     with pytest.raises(pytest.skip.Exception, match=re.escape("bash .ci/install-peers")):
-        conftest.require("nginx")
+        interop_harness.require("nginx")
 
 
 def test_a_missing_peer_fails_in_ci(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(conftest, "IN_CI", True)
-    monkeypatch.setattr(conftest, "missing_peer", lambda peer: "no nginx (Debian package nginx)")
+    monkeypatch.setattr(interop_harness, "IN_CI", True)
+    monkeypatch.setattr(
+        interop_harness, "missing_peer", lambda peer: "no nginx (Debian package nginx)"
+    )
     with pytest.raises(pytest.fail.Exception, match="CI=true"):
-        conftest.require("nginx")
+        interop_harness.require("nginx")
 
 
 def test_an_installed_peer_neither_skips_nor_fails(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(conftest, "missing_peer", lambda peer: None)
-    conftest.require("nginx", "apache")
+    monkeypatch.setattr(interop_harness, "missing_peer", lambda peer: None)
+    interop_harness.require("nginx", "apache")
 
 
 def test_stop_ends_every_process_of_the_group(tmp_path: Path) -> None:

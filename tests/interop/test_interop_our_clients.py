@@ -19,8 +19,7 @@ import wsproto_core.sync
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
-    from conftest import Peers
-    from interop_harness import NodeWsServer
+    from interop_harness import NodeWsServer, Peers
 
 pytestmark = pytest.mark.interop
 

@@ -22,8 +22,7 @@ from interop_harness import (
 )
 
 if TYPE_CHECKING:
-    from conftest import Peers
-    from interop_harness import Backend, Chromium, NodeRunner, Proxy
+    from interop_harness import Backend, Chromium, NodeRunner, Peers, Proxy
 
 pytestmark = pytest.mark.interop
 

@@ -15,8 +15,7 @@ from interop_harness import (
 )
 
 if TYPE_CHECKING:
-    from conftest import Peers
-    from interop_harness import Backend, NodeRunner
+    from interop_harness import Backend, NodeRunner, Peers
 
 pytestmark = pytest.mark.interop
 
