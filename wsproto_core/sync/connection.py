@@ -194,6 +194,7 @@ class Connection(Reader):
             self._pings[payload] = pong
             if not self._flush():
                 raise self._closed_error()
+        self._read_soon()
         return pong
 
     def close(self, code: int = 1000, reason: str = "", *, wait: bool = True) -> None:

@@ -43,8 +43,8 @@ logger = logging.getLogger("wsproto_core.sync")
 RECV_SIZE = 65536
 """How many bytes one ``recv`` asks for."""
 
-HANDOFF = 0.05
-"""Seconds the reader thread leaves the reading to a ``recv()`` caller that stepped away."""
+HANDOFF = 0.5
+"""Seconds without a ``recv()`` call after which the reader thread takes the reading back."""
 
 _OPEN = ConnectionState.OPEN
 _CONNECTING = ConnectionState.CONNECTING
@@ -151,13 +151,14 @@ class Reader:
         "_protocol",
         "_reader",
         "_reading",
+        "_recv_turns",
         "_recv_waiting",
         "_room",
         "_selector",
         "_sent_close",
         "_socket",
         "_timers",
-        "_yielded",
+        "_urgent",
         "remote_address",
         "response",
     )
@@ -199,8 +200,9 @@ class Reader:
         self._park = threading.Condition()  # guards the turn to read
         self._reading: threading.Thread | None = None  # whose turn it is
         self._parked = False  # the reader thread waits for a recv() caller's turn to end
-        self._yielded = False  # the reader thread just handed its turn to a recv() caller
         self._recv_waiting = 0  # recv() callers waiting for someone else's read
+        self._recv_turns = 0  # how many turns recv() callers took, to see they are active
+        self._urgent = False  # someone waits for bytes (a pong): read now
         self._done = threading.Event()
         self._reader: threading.Thread | None = None
         self._close_event: Close | None = None
@@ -234,6 +236,7 @@ class Reader:
             my_turn = self._reading is None and not self._eof
             if my_turn:
                 self._reading = threading.current_thread()
+                self._recv_turns += 1
             else:
                 self._recv_waiting += 1
         if my_turn:
@@ -256,8 +259,14 @@ class Reader:
     def _end_turn(self) -> None:
         with self._park:
             self._reading = None
-            if self._parked or self._eof or self._draining:
+            if self._parked or self._eof or self._protocol.state is not _OPEN:
                 self._park.notify()
+
+    def _read_soon(self) -> None:
+        """Have the reader thread take the turn now if no recv() caller has it."""
+        with self._park:
+            self._urgent = True
+            self._park.notify()
 
     # -- the reader thread ----------------------------------------------------------
 
@@ -289,7 +298,13 @@ class Reader:
             self._finish()
 
     def _next_turn(self) -> bool:
-        """Between two reads of the reader thread: wait for its turn; False at the end."""
+        """Between two reads of the reader thread: wait for its turn; False at the end.
+
+        While ``recv()`` callers keep taking turns the reader thread looks again
+        every :data:`HANDOFF` seconds; while one waits in ``recv()`` for nothing
+        it sleeps until that turn ends. It takes the turn when nobody has read
+        for a whole :data:`HANDOFF`, or at once when closing or when a pong is awaited.
+        """
         me = threading.current_thread()
         with self._park:
             patient = self._hand_over()
@@ -297,16 +312,17 @@ class Reader:
                 if self._reading is None:
                     if self._eof:
                         return False
-                    if not patient or self._closing or self._aborted or self._draining:
+                    if not patient or self._urgent or self._protocol.state is not _OPEN:
                         self._reading = me
+                        self._urgent = False
                         return True
-                    patient = False
-                    self._park.wait(HANDOFF)  # a recv() caller may take the turn meanwhile
-                else:
+                elif not patient:
                     self._parked = True
                     self._park.wait()  # until that caller's turn ends
                     self._parked = False
-                    patient = True
+                turns = self._recv_turns
+                self._park.wait(HANDOFF)
+                patient = self._recv_turns != turns  # a recv() caller read meanwhile
 
     def _hand_over(self) -> bool:
         """End the reader thread's turn (park lock held); True if a recv() caller takes it."""
