@@ -134,59 +134,12 @@ def failed(code: int, *before: Expected) -> tuple[tuple[Expected, ...], tuple[Ex
     return (*before, Fail(code)), (Fail(code),)
 
 
-# -- the deviations found: every case listed here is marked xfail(strict=True) --------------------
-
-_SURROGATE_LATE = (
-    "RFC 6455 §8.1 fail fast: Rfc6455Codec detects an encoded UTF-16 surrogate "
-    "(ED followed by A0-BF, invalid by RFC 3629 §4) only when the third byte "
-    "arrives, one byte late, because CPython's incremental decoder keeps ED A0 "
-    "pending; the 1007 must come as soon as the A0 arrives (HixieCodec already "
-    "checks decoder.getstate() for this)"
-)
-
-DEVIATIONS: dict[str, str] = {
-    # UTF-8 fail fast (family 6): an encoded surrogate is detected one byte late.
-    **{
-        f"{kind}:{id}": _SURROGATE_LATE
-        for kind in ("octets", "split")
-        for id in (
-            "6.3.1",
-            *(f"6.20.{n}" for n in range(1, 8)),
-            *(f"6.21.{n}" for n in range(1, 9)),
-        )
-    },
-    "staged:6.4.x-surrogate-frames": _SURROGATE_LATE,
-    "staged:6.4.x-surrogate-chops": _SURROGATE_LATE,
-    # Closing (family 7): a version 7/8 peer closing with 1004 is refused.
-    **{
-        f"case:7.x-v{version}-code-1004": (
-            f"hybi-{version:02d} §7.4.1 defines 1004 (frame too large) and SPEC_NOTES has "
-            f"our own v7/v8 connections send it for an oversized message, but "
-            f"close.parse_close_payload refuses it regardless of version: a version {version} "
-            "peer's close frame with code 1004 is failed with 1002 instead of echoed"
-        )
-        for version in (7, 8)
-    },
-    # Closing (family 7): no pong once this side has sent its close.
-    "case:7.x-we-closed-ping-still-answered": (
-        "RFC 6455 §5.5.2: 'Upon receipt of a Ping frame, an endpoint MUST send a Pong frame "
-        "in response, unless it already received a Close frame'; Connection._react skips "
-        "the pong as soon as this side has *sent* a close (CLOSING), before the peer's close "
-        "arrives (tests/test_connection.py::test_no_pong_after_close_was_sent asserts that choice)"
-    ),
-    # Handshake: a 426 without Upgrade.
-    **{
-        f"426-upgrade:{id}": (
-            "RFC 9110 §15.5.22 and §7.8: a server that sends 426 MUST send an Upgrade "
-            "header field, and a sender of Upgrade MUST list 'upgrade' in Connection; " + why
-        )
-        for id, why in (
-            ("version-12", "the 426 for an unsupported version has no Upgrade header"),
-            ("version-missing", "the 426 for a missing version has no Upgrade header"),
-            ("plain-get", "the 426 for a plain GET sends Upgrade with only 'Connection: close'"),
-        )
-    },
-}
+DEVIATIONS: dict[str, str] = {}
+"""Open deviations, ``"<kind>:<case id>"`` to the exact reason; each marks its case
+``xfail(strict=True)``. The audit found four (late 1007 for an encoded surrogate, 1004
+refused from version 7/8 peers, no pong after our own close, 426 without ``Upgrade``);
+all four were fixed in the core, so none is open.
+"""
 
 
 def params(kind: str, items: Iterable[tuple[str, object]]) -> list[ParameterSet]:

@@ -362,13 +362,13 @@ def test_close_twice_sends_one_close_frame() -> None:
     assert first == unmasked(Opcode.CLOSE, b"\x03\xe8")
 
 
-def test_no_pong_after_close_was_sent() -> None:
+def test_ping_is_answered_after_our_close_was_sent() -> None:
     client, server = open_pair()
     server.close()
     server.data_to_send()
     server.receive_data(masked(Opcode.PING, b"late"))
     assert list(server.events()) == [Ping(b"late")]
-    assert server.data_to_send() == b""
+    assert server.data_to_send() == unmasked(Opcode.PONG, b"late")
 
 
 def test_bytes_after_the_closing_handshake_are_ignored() -> None:

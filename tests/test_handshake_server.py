@@ -63,6 +63,9 @@ HIXIE75_RESPONSE = (
     b"\r\n"
 )
 
+# RFC 9110 §15.5.22: a 426 names the protocol to upgrade to; RFC 6455 §4.4: and our versions.
+UPGRADE_REQUIRED = (("Upgrade", "websocket"), ("Sec-WebSocket-Version", "13, 8, 7"))
+
 
 def http(*headers: str, method: str = "GET", target: str = "/chat", version: str = "1.1") -> bytes:
     """Build a request from header lines."""
@@ -365,17 +368,17 @@ def test_websocket_request_with_a_body_is_refused_with_400(header: str) -> None:
 def test_unsupported_version_is_refused_with_426_listing_ours(version: str) -> None:
     error = refused(ws(version=version))
     assert error.status == 426
-    assert error.headers == (("Sec-WebSocket-Version", "13, 8, 7"),)
+    assert error.headers == UPGRADE_REQUIRED
 
 
 def test_two_version_headers_are_refused_with_426() -> None:
     error = refused(ws("Sec-WebSocket-Version: 8"))
-    assert (error.status, error.headers) == (426, (("Sec-WebSocket-Version", "13, 8, 7"),))
+    assert (error.status, error.headers) == (426, UPGRADE_REQUIRED)
 
 
 def test_key_without_version_is_refused_with_426() -> None:
     error = refused(ws(without=("Sec-WebSocket-Version",)))
-    assert (error.status, error.headers) == (426, (("Sec-WebSocket-Version", "13, 8, 7"),))
+    assert (error.status, error.headers) == (426, UPGRADE_REQUIRED)
 
 
 def test_version_without_key_is_refused_with_400() -> None:
@@ -466,10 +469,11 @@ def test_refuse_writes_status_headers_and_reason_as_body() -> None:
     body = info.value.reason.encode()
     assert response == (
         b"HTTP/1.1 426 Upgrade Required\r\n"
+        b"Upgrade: websocket\r\n"
         b"Sec-WebSocket-Version: 13, 8, 7\r\n"
         b"Content-Type: text/plain; charset=utf-8\r\n"
         b"Content-Length: " + str(len(body)).encode() + b"\r\n"
-        b"Connection: close\r\n"
+        b"Connection: Upgrade, close\r\n"
         b"\r\n" + body
     )
 

@@ -85,11 +85,18 @@ def is_valid_wire_code(code: int) -> bool:
     return 1000 <= code <= 1003 or 1007 <= code <= 1014 or 3000 <= code <= 4999
 
 
-def parse_close_payload(payload: bytes) -> tuple[int, str]:
+def _may_travel(code: int, version: int) -> bool:
+    """Whether ``code`` may be in a close frame of this protocol version."""
+    return is_valid_wire_code(code) or (code == CloseCode.RESERVED_1004 and version in (7, 8))
+
+
+def parse_close_payload(payload: bytes, *, version: int = 13) -> tuple[int, str]:
     """Read the status code and reason of a received close frame (RFC 6455 §5.5.1).
 
     Args:
         payload: The close frame's (unmasked) payload.
+        version: The ``Sec-WebSocket-Version`` spoken. On versions 7 and 8 the
+            peer may also send 1004, which their drafts defined as "frame too large".
 
     Returns:
         ``(code, reason)``; ``(1005, "")`` for an empty payload (no status code).
@@ -103,7 +110,7 @@ def parse_close_payload(payload: bytes) -> tuple[int, str]:
     if len(payload) == 1:
         raise ProtocolError("close frame payload of 1 byte")
     (code,) = _unpack_from("!H", payload)
-    if not is_valid_wire_code(code):
+    if not _may_travel(code, version):
         raise ProtocolError(f"invalid close code {code}")
     try:
         reason = payload[2:].decode("utf-8")
@@ -134,7 +141,7 @@ def serialize_close_payload(code: int | None, reason: str, *, version: int = 13)
         if reason:
             raise ValueError("a close reason needs a close code")
         return b""
-    if not (is_valid_wire_code(code) or (code == CloseCode.RESERVED_1004 and version in (7, 8))):
+    if not _may_travel(code, version):
         raise InvalidCloseCode(code)
     payload = _pack("!H", code) + reason.encode("utf-8")
     if len(payload) > MAX_CONTROL_PAYLOAD:

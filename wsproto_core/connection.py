@@ -224,11 +224,12 @@ class Connection:
         for index in range(start, len(events)):
             event = events[index]
             if type(event) is Ping:
-                if not self._close_sent:
-                    codec = self._codec
-                    assert codec is not None
-                    # RFC 6455 §5.5.2: a pong with the ping's application data, at once.
-                    self._out.append(codec.send_pong(event.payload))
+                # RFC 6455 §5.5.2: a pong with the ping's application data, at once, unless
+                # a close was received (the codec reports nothing after one). Having sent
+                # our own close does not exempt us: pongs are control frames (§5.5.1).
+                codec = self._codec
+                assert codec is not None
+                self._out.append(codec.send_pong(event.payload))
             elif type(event) is Close:
                 self._receive_close(event)
 

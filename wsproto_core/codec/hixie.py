@@ -30,14 +30,16 @@ Where this codec is stricter than the drafts:
 
 from __future__ import annotations
 
-import codecs
 from typing import TYPE_CHECKING, Literal
 
 from ..errors import InvalidUTF8, PayloadTooBig, ProtocolError, UnsupportedOperation
 from ..events import Close, TextMessage
+from ..utf8 import Utf8Decoder, decode_utf8
 from . import Codec
 
 if TYPE_CHECKING:
+    import codecs
+
     from ..events import Event
 
 __all__ = ["HixieCodec"]
@@ -55,8 +57,6 @@ _DISCARD = 3
 _CLOSED = 4
 """After the closing handshake or a protocol error: every byte is ignored."""
 
-_utf8_decoder = codecs.getincrementaldecoder("utf-8")
-
 
 def _decode(data: bytearray, decoder: codecs.IncrementalDecoder | None, final: bool) -> str:
     """Decode UTF-8 text, failing at the first invalid byte.
@@ -70,19 +70,12 @@ def _decode(data: bytearray, decoder: codecs.IncrementalDecoder | None, final: b
     Raises:
         InvalidUTF8: ``data`` holds an invalid byte.
     """
+    if decoder is not None:
+        return decode_utf8(decoder, data, final)
     try:
-        if decoder is None:
-            return data.decode()
-        text = decoder.decode(data, final)
+        return data.decode()
     except UnicodeDecodeError as exc:
-        raise InvalidUTF8(f"invalid UTF-8 in text: {exc.reason}") from exc
-    # CPython's incremental decoder refuses ED A0..ED BF (an encoded surrogate,
-    # invalid by RFC 3629 §3) only once a third byte arrives, unlike every other
-    # invalid prefix: refuse it here, as soon as its second byte is in.
-    pending = decoder.getstate()[0]
-    if len(pending) >= 2 and pending[0] == 0xED and pending[1] >= 0xA0:
-        raise InvalidUTF8("invalid UTF-8 in text: encoded surrogate")
-    return text
+        raise InvalidUTF8(f"invalid UTF-8 in text: {exc.reason}") from None
 
 
 class HixieCodec(Codec):
@@ -133,7 +126,7 @@ class HixieCodec(Codec):
         self._buffer = bytearray()
         self._state = _FRAME_START
         self._frame_type = 0
-        self._decoder = _utf8_decoder()
+        self._decoder = Utf8Decoder()
         self._chunks: list[str] = []
         self._text_size = 0
         self._length = 0

@@ -13,7 +13,6 @@ caught at the first bad byte, even in the middle of a frame.
 
 from __future__ import annotations
 
-import codecs
 import os
 import struct
 from typing import TYPE_CHECKING, cast
@@ -22,6 +21,7 @@ from ..close import parse_close_payload, serialize_close_payload
 from ..errors import InvalidState, InvalidUTF8, PayloadTooBig, ProtocolError
 from ..events import BytesMessage, Close, Ping, Pong, TextMessage
 from ..frames import KEY_SPREAD, LOW_BYTES, MAX_CONTROL_PAYLOAD, Opcode, mask, serialize_frame
+from ..utf8 import Utf8Decoder, decode_utf8
 from . import Codec
 
 if TYPE_CHECKING:
@@ -34,7 +34,6 @@ if TYPE_CHECKING:
 __all__ = ["Rfc6455Codec"]
 
 _unpack_from = struct.unpack_from
-_Utf8Decoder = codecs.getincrementaldecoder("utf-8")
 
 # The events are frozen dataclasses: their generated __init__ sets each field
 # through object.__setattr__, which on a short frame costs as much as parsing
@@ -155,7 +154,7 @@ class Rfc6455Codec(Codec):
         self._message_decoded = 0
         self._message_text: list[str] = []
         self._message_bytes: list[bytes] = []
-        self._decoder = _Utf8Decoder()
+        self._decoder = Utf8Decoder()
         # The data frame whose payload is arriving: bytes still to come, its
         # masking key and how far into it we are, its flags, and (with
         # extensions) the pieces received so far.
@@ -290,7 +289,7 @@ class Rfc6455Codec(Codec):
                 elif opcode == _PONG:
                     events.append(Pong(payload))
                 else:
-                    code, reason = parse_close_payload(payload)
+                    code, reason = parse_close_payload(payload, version=self._wire_version)
                     events.append(Close(code, reason, by_peer=True))
                     # RFC 6455 §5.5.1: nothing after the close frame is data.
                     self._closed = True
@@ -418,10 +417,7 @@ class Rfc6455Codec(Codec):
     def _message_data(self, piece: bytes, final: bool, events: list[Event]) -> None:
         """Deliver (or gather) a piece of the current message."""
         if self._message_opcode == _TEXT:
-            try:
-                text = self._decoder.decode(piece, final)
-            except UnicodeDecodeError:
-                raise InvalidUTF8() from None
+            text = decode_utf8(self._decoder, piece, final)
             if self._stream:
                 if text or final:
                     events.append(TextMessage(text, final))

@@ -46,6 +46,9 @@ __all__ = ["SUPPORTED_VERSIONS_HEADER", "ServerHandshake"]
 SUPPORTED_VERSIONS_HEADER = ("Sec-WebSocket-Version", "13, 8, 7")
 """Sent with 426 Upgrade Required: the versions we speak (RFC 6455 §4.4)."""
 
+_UPGRADE_REQUIRED = (("Upgrade", "websocket"), SUPPORTED_VERSIONS_HEADER)
+"""The headers of a 426: RFC 9110 §15.5.22 requires ``Upgrade``; RFC 6455 §4.4 the versions."""
+
 _EOF_REASON = "connection closed during the handshake"
 
 _RFC6455_VERSIONS: dict[str, ProtocolVersion] = {"13": 13, "8": 8, "7": 7}
@@ -339,13 +342,11 @@ class ServerHandshake:
                 raise HandshakeError(
                     f"unsupported Sec-WebSocket-Version {', '.join(versions)!r}",
                     426,
-                    (SUPPORTED_VERSIONS_HEADER,),
+                    _UPGRADE_REQUIRED,
                 )
             return self._validate_rfc6455(version, target, host, headers)
         if header_values(headers, "Sec-WebSocket-Key"):
-            raise HandshakeError(
-                "Sec-WebSocket-Version is missing", 426, (SUPPORTED_VERSIONS_HEADER,)
-            )
+            raise HandshakeError("Sec-WebSocket-Version is missing", 426, _UPGRADE_REQUIRED)
         return self._validate_hixie75(target, host, headers)
 
     def _plain_request(self, method: str, target: str, headers: Headers) -> HTTPRequest:
@@ -527,7 +528,10 @@ class ServerHandshake:
             raise HandshakeArgumentError(f"cannot send status {status} with this body")
         ours = {"content-length", "connection", "transfer-encoding"}
         kept = [(name, value) for name, value in headers if name.lower() not in ours]
-        framing = [("Content-Length", str(len(body))), ("Connection", "close")]
+        # RFC 9110 §7.8: a sender of Upgrade lists "upgrade" in Connection too.
+        upgrade = any(name.lower() == "upgrade" for name, _ in kept)
+        connection = "Upgrade, close" if upgrade else "close"
+        framing = [("Content-Length", str(len(body))), ("Connection", connection)]
         event = response_event(status, kept, framing)
         data = self._h11.send(event) or b""
         if body and self._method != "HEAD":
