@@ -606,12 +606,18 @@ def test_serve_refuses_something_that_is_not_a_handler() -> None:
 
 
 async def http_get(port: int, path: str, method: str = "GET") -> tuple[int, bytes]:
+    status, _, body = await http_exchange(port, path, method)
+    return status, body
+
+
+async def http_exchange(port: int, path: str, method: str = "GET") -> tuple[int, bytes, bytes]:
+    """Send a plain HTTP request; return the status, the raw head and the body."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     writer.write(f"{method} {path} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode())
     response = await reader.read()
     writer.close()
     head, _, body = response.partition(b"\r\n\r\n")
-    return int(head.split()[1]), body
+    return int(head.split()[1]), head, body
 
 
 def demo_router() -> Router:
@@ -660,10 +666,12 @@ async def test_router_answers_a_plain_get_of_a_websocket_path_with_426() -> None
 
 
 @async_test
-async def test_router_answers_head_without_a_body() -> None:
+async def test_router_answers_head_with_the_pages_length_and_no_body() -> None:
     async with serve(demo_router(), port=0) as server:
-        status, body = await http_get(server.port, "/", "HEAD")
+        _, _, page = await http_exchange(server.port, "/")
+        status, head, body = await http_exchange(server.port, "/", "HEAD")
         assert status == 200
+        assert f"Content-Length: {len(page)}".encode() in head
         assert body == b""
 
 

@@ -510,7 +510,8 @@ class Router:
         For a plain :class:`~wsproto_core.events.HTTPRequest`: 200 with the page,
         405 for a method other than GET/HEAD on a page (with ``Allow``), 426 for
         a WebSocket-only path (RFC 6455 §4.2.2 / RFC 9110 §15.5.22, with
-        ``Upgrade``), 404 otherwise. A ``HEAD`` response carries no body.
+        ``Upgrade``), 404 otherwise. A ``HEAD`` gets the page's headers (the
+        connection sends them without the body).
         """
         path = request.path
         if isinstance(request, HTTPRequest):
@@ -533,8 +534,8 @@ class Router:
                 return Response.text(
                     405, "Method Not Allowed", (("Allow", ", ".join(_PAGE_METHODS)),)
                 )
-            body = b"" if method == "HEAD" else page.body
-            return Response(200, (("Content-Type", page.content_type),), body)
+            # For HEAD the connection sends the headers (with the body's Content-Length) only.
+            return Response(200, (("Content-Type", page.content_type),), page.body)
         if path in self._routes or "*" in self._routes:
             return Response.text(426, "This is a WebSocket endpoint", _WS_ONLY_HEADERS)
         return Response.text(404, "Not Found")
