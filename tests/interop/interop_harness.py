@@ -245,6 +245,14 @@ class PeerProcess:
             )
         return line
 
+    def drain(self) -> None:
+        """Forget the output read so far, so the next waits see only what comes after."""
+        with contextlib.suppress(queue.Empty):
+            while True:
+                if self._lines.get_nowait() is None:
+                    self._lines.put(None)
+                    return
+
     def wait_for_line(self, pattern: re.Pattern[str], timeout: float) -> re.Match[str]:
         """Skip output until a line matches ``pattern``; return the match."""
         deadline = time.monotonic() + timeout

@@ -7,6 +7,7 @@ to ``artifacts/screenshots/``.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -21,6 +22,7 @@ pytestmark = pytest.mark.interop
 
 MIB = 2**20
 MESSAGE = "h\u00e9llo \u2713"
+SERVER_SAW_BYE = re.compile(r" /echo .*close=1000 bye\s*$")
 
 
 def echo_page(node: NodeRunner, chromium: Chromium, backend: Backend, screenshot: Path) -> Any:
@@ -84,6 +86,15 @@ def test_echo_page_screenshot_is_not_blank(
     echo_page(node, chromium, backend, screenshot)
     not_blank, figures = png_is_not_blank(screenshot.read_bytes())
     assert not_blank, figures
+
+
+def test_echo_page_close_code_and_reason_reach_the_server(
+    node: NodeRunner, chromium: Chromium, backend: Backend, tmp_path: Path
+) -> None:
+    # The server logs each connection's end with the close code and reason it got.
+    backend.process.drain()
+    echo_page(node, chromium, backend, tmp_path / "echo.png")
+    backend.process.wait_for_line(SERVER_SAW_BYE, timeout=10)
 
 
 def test_increment_page_counter_rises(
