@@ -17,6 +17,8 @@ CONCURRENCY = 50
 
 
 def open_fds() -> int:
+    """Count this process's descriptors, after collecting sockets earlier tests dropped."""
+    gc.collect()
     return len(os.listdir("/proc/self/fd"))
 
 
@@ -61,6 +63,6 @@ async def test_churn_leaves_no_file_descriptor_or_task_behind(mode: str) -> None
     await churn(server)
     await settle(server)
     assert asyncio.all_tasks() - tasks_before == set()
-    assert open_fds() == fds_before
+    assert open_fds() <= fds_before  # a leak would add one per connection
     server.close()
     await server.wait_closed()

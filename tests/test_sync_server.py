@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import socket
 import threading
@@ -456,6 +457,8 @@ def increment_client_at(port: int, path: str) -> Connection:
 
 
 def open_fds() -> int:
+    """Count this process's descriptors, after collecting sockets earlier tests dropped."""
+    gc.collect()
     return len(os.listdir("/proc/self/fd"))
 
 
@@ -469,7 +472,7 @@ def test_2000_connections_leave_no_descriptor_or_thread_behind() -> None:
                 assert client.recv(timeout=WAIT) == str(n)
         wait_for(lambda: not server.connections)
     wait_for(lambda: threading.active_count() == threads)
-    assert open_fds() == fds
+    assert open_fds() <= fds  # a leak would add one per connection
 
 
 def test_connection_closed_carries_code_and_reason() -> None:

@@ -12,16 +12,30 @@ event plus the bytes owed to the peer. What the application can see raised is:
   :class:`InvalidCloseCode`, :class:`HandshakeArgumentError` (a subprotocol the
   client did not offer, a header HTTP cannot carry).
 
+:class:`ConnectionClosed` (and its ``OK``/``Error`` kinds), :class:`InvalidHandshake`
+and :class:`HandshakeRejected` are raised by the asyncio and threading adapters,
+with the names ``websockets`` users know; both adapters raise the same classes.
+
 :class:`ProtocolError` and :class:`HandshakeError` are raised by the lower-level
 building blocks (frame parsers, handshake validators) for code that uses them directly.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .events import Headers
+
 __all__ = [
+    "ConnectionClosed",
+    "ConnectionClosedError",
+    "ConnectionClosedOK",
     "HandshakeArgumentError",
     "HandshakeError",
+    "HandshakeRejected",
     "InvalidCloseCode",
+    "InvalidHandshake",
     "InvalidState",
     "InvalidURI",
     "InvalidUTF8",
@@ -29,6 +43,7 @@ __all__ = [
     "ProtocolError",
     "UnsupportedOperation",
     "WebSocketError",
+    "closed_error",
 ]
 
 
@@ -160,3 +175,64 @@ class HandshakeError(WebSocketError):
         self.reason = reason
         self.status = status
         self.headers = headers
+
+
+# -- raised by the adapters (asyncio and threading) ---------------------------------
+
+_OK_CODES = frozenset((1000, 1001, 1005))
+
+
+class ConnectionClosed(WebSocketError):
+    """The connection is closed: raised by ``recv``, ``send`` and ``ping`` afterwards.
+
+    Attributes:
+        code: The close code (1006 when the stream ended without a closing handshake).
+        reason: The close reason.
+    """
+
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(f"connection closed: {code} {reason}".rstrip())
+        self.code = code
+        self.reason = reason
+
+
+class ConnectionClosedOK(ConnectionClosed):
+    """The connection closed normally (1000, 1001, or a close without a code)."""
+
+
+class ConnectionClosedError(ConnectionClosed):
+    """The connection closed with an error code, or without a closing handshake."""
+
+
+class InvalidHandshake(WebSocketError):
+    """Client side: the server's answer was not a valid WebSocket handshake.
+
+    Attributes:
+        reason: Why.
+        status: The HTTP status the server sent, if any.
+    """
+
+    def __init__(self, reason: str, status: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+
+
+class HandshakeRejected(InvalidHandshake):
+    """Client side: the server answered the handshake with a status other than 101.
+
+    Attributes:
+        headers: The response headers.
+        body: The response body.
+    """
+
+    def __init__(self, status: int, headers: Headers, body: bytes) -> None:
+        super().__init__(f"server rejected the handshake with HTTP {status}", status)
+        self.headers = headers
+        self.body = body
+
+
+def closed_error(code: int, reason: str) -> ConnectionClosed:
+    """The exception for a connection closed with ``code`` and ``reason``."""
+    cls = ConnectionClosedOK if code in _OK_CODES else ConnectionClosedError
+    return cls(code, reason)

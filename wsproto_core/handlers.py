@@ -40,6 +40,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, overload
 
+from .connection import DEFAULT_MAX_MESSAGE_SIZE
 from .events import HTTPRequest
 from .versions import HIXIE_75, HIXIE_76, RFC6455_VERSIONS
 
@@ -61,9 +62,6 @@ __all__ = [
     "Router",
     "Timer",
 ]
-
-DEFAULT_MAX_MESSAGE_SIZE = 32 * 2**20
-"""32 MiB, mod_websocket's default ``MaxMessageSize``."""
 
 HandlerResult = Awaitable[None] | None
 """What a handler callback returns: nothing, or (asyncio adapter only) an awaitable."""
@@ -161,7 +159,8 @@ class HandlerConnection(Protocol):
         cancelled automatically before ``on_disconnect``. In the asyncio adapter
         the callback runs on the loop (an ``async def`` callback is awaited, and a
         call is skipped while the previous one is still running); in the
-        threading adapter it runs on a timer thread.
+        threading adapter it runs on the connection's reader thread, never at
+        the same time as ``on_message``.
 
         Args:
             interval: Seconds between calls; must be positive.

@@ -7,15 +7,15 @@ connection object (``recv``, ``send``, ``async for``, ``ping``, ``close``).
 
 from __future__ import annotations
 
-from .client import ClientWebSocket, Connect, connect
-from .connection import WebSocket
-from .exceptions import (
+from ..errors import (
     ConnectionClosed,
     ConnectionClosedError,
     ConnectionClosedOK,
     HandshakeRejected,
     InvalidHandshake,
 )
+from .client import ClientWebSocket, Connect, connect
+from .connection import WebSocket
 from .handler_connection import HandlerConnection
 from .server import Server, ServerWebSocket, serve
 

@@ -14,11 +14,11 @@ import ssl as ssl_module
 from typing import TYPE_CHECKING, Any
 
 from ..connection import ClientConnection
+from ..errors import HandshakeRejected, InvalidHandshake
 from ..events import Accept, HandshakeFailed, Reject
 from ..handlers import DEFAULT_MAX_MESSAGE_SIZE
 from ..handshake.uri import parse_uri
 from .connection import WebSocket, logger
-from .exceptions import HandshakeRejected, InvalidHandshake
 from .options import Options
 
 if TYPE_CHECKING:

@@ -22,8 +22,8 @@ from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from ..connection import ConnectionState
+from ..errors import ConnectionClosedOK, closed_error
 from ..events import BytesMessage, Close, Pong, TextMessage
-from .exceptions import ConnectionClosedOK, closed_error
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterable

@@ -17,6 +17,7 @@ from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from ..connection import ServerConnection
+from ..errors import ConnectionClosed
 from ..events import HandshakeFailed, HTTPRequest, Request
 from ..handlers import (
     DEFAULT_MAX_MESSAGE_SIZE,
@@ -27,7 +28,6 @@ from ..handlers import (
     Router,
 )
 from .connection import WebSocket, logger
-from .exceptions import ConnectionClosed
 from .handler_connection import HandlerConnection, Timer
 from .options import Options
 

@@ -14,15 +14,15 @@ timeout and periodic callbacks; the protocol itself is the sans-IO
 
 from __future__ import annotations
 
-from .client import connect
-from .connection import Connection
-from .exceptions import (
+from ..errors import (
     ConnectionClosed,
     ConnectionClosedError,
     ConnectionClosedOK,
     HandshakeRejected,
     InvalidHandshake,
 )
+from .client import connect
+from .connection import Connection
 from .reader import PeriodicTimer
 from .server import HandlerConnection, Server, serve
 

@@ -17,10 +17,10 @@ import time
 from typing import TYPE_CHECKING
 
 from ..connection import DEFAULT_MAX_MESSAGE_SIZE, ClientConnection
+from ..errors import HandshakeRejected, InvalidHandshake
 from ..events import Accept, HandshakeFailed, Reject
 from ..handshake.uri import parse_uri
 from .connection import Connection
-from .exceptions import HandshakeRejected, InvalidHandshake
 from .reader import handshake
 
 if TYPE_CHECKING:

@@ -16,15 +16,15 @@ import time
 from typing import TYPE_CHECKING
 
 from ..connection import ConnectionState, ServerConnection
-from .exceptions import ConnectionClosedOK, closed_error
+from ..errors import ConnectionClosedOK, closed_error
 from .reader import TURN, PeriodicTimer, Reader, Turn
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
+    from ..errors import ConnectionClosed
     from ..events import Request
     from ..versions import ProtocolVersion
-    from .exceptions import ConnectionClosed
 
 __all__ = ["Connection"]
 

@@ -33,10 +33,10 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from ..connection import DEFAULT_MAX_MESSAGE_SIZE, ServerConnection
+from ..errors import ConnectionClosed
 from ..events import HTTPRequest, Request
 from ..handlers import SERVER_ERROR, Handler, HandlerConnectionBase, Refuse, Response, Router
 from .connection import Connection
-from .exceptions import ConnectionClosed
 from .reader import PeriodicTimer, handshake
 
 if TYPE_CHECKING:
