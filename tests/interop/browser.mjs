@@ -10,6 +10,7 @@
 //              send `message` as text then as binary through the form, wait for both echoes
 //              in the log, take the screenshot, press close.
 //   increment_page: {page, screenshot}  watch the counter rise, press reset, watch it restart.
+//   index_page: {page, screenshot}  load the index, take the screenshot, list its links.
 //   increment_closeme: {page}  press "Ask the server to close", report the close code and
 //              reason the page shows.
 import { readFile } from "node:fs/promises";
@@ -94,6 +95,15 @@ const scenarios = {
     const after = await sampleCounter(page, 6);
     return { before, after };
   },
+};
+
+scenarios.index_page = async (page) => {
+  await page.goto(spec.page, { waitUntil: "load" });
+  await page.screenshot({ path: spec.screenshot, fullPage: true });
+  return {
+    title: await page.title(),
+    links: await page.$$eval("#pages a", (links) => links.map((link) => link.getAttribute("href"))),
+  };
 };
 
 scenarios.increment_closeme = async (page) => {

@@ -142,6 +142,25 @@ def test_increment_page_screenshot_is_not_blank(
     assert not_blank, figures
 
 
+def test_index_page_links_the_demo_pages_and_its_screenshot_is_not_blank(
+    node: NodeRunner, chromium: Chromium, backend: Backend, screenshots: Path
+) -> None:
+    screenshot = screenshots / f"index-{backend.flavour}.png"
+    screenshot.unlink(missing_ok=True)
+    result = node.run(
+        "browser.mjs",
+        {
+            "endpoint": chromium.endpoint,
+            "scenario": "index_page",
+            "page": backend.url(),
+            "screenshot": str(screenshot),
+        },
+    )
+    assert result["links"] == ["/echo.html", "/increment.html"]
+    not_blank, figures = png_is_not_blank(screenshot.read_bytes())
+    assert not_blank, figures
+
+
 @pytest.mark.parametrize("kind", ["text", "binary"])
 def test_browser_gets_a_1mib_message_echoed(
     node: NodeRunner, chromium: Chromium, backend: Backend, kind: str
