@@ -45,3 +45,9 @@ exclude_patterns = ["_build"]
 
 html_theme = "alabaster"
 html_title = f"wsproto_core {release}".strip()
+
+# The adapters re-export the same names (``Server``, ``Connection``,
+# ``HandlerConnection``) from their packages and submodules, and both adapters
+# have a ``Server``: an unqualified cross-reference then has several targets.
+# Sphinx picks one; the ambiguity is not an error in the docs.
+suppress_warnings = ["ref.python"]

@@ -10,14 +10,12 @@
 
 from __future__ import annotations
 
-from ..errors import HandshakeArgumentError
 from .client import ClientHandshake
 from .server import ServerHandshake
 from .uri import WebSocketURI, parse_uri
 
 __all__ = [
     "ClientHandshake",
-    "HandshakeArgumentError",
     "ServerHandshake",
     "WebSocketURI",
     "parse_uri",
