@@ -36,8 +36,6 @@ from interop_harness import (
 if TYPE_CHECKING:
     from collections.abc import Generator, Iterator
 
-    from _pytest.fixtures import SubRequest
-
 
 @pytest.fixture(scope="session", autouse=True)
 def _fresh_failure_logs() -> None:
@@ -56,7 +54,9 @@ def _nothing_left_running() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session", params=BACKEND_FLAVOURS)
-def backend(request: SubRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
+def backend(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Backend]:
     """Our server, asyncio then threading, shared by the tests that do not stop it."""
     server = start_backend(request.param, tmp_path_factory.mktemp(f"backend-{request.param}"))
     yield server
@@ -75,7 +75,7 @@ def fresh_backend(tmp_path: Path) -> Iterator[Peers[Backend]]:
 
 @pytest.fixture(scope="session", params=PROXY_KINDS)
 def proxy(
-    request: SubRequest, backend: Backend, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest, backend: Backend, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Proxy]:
     """Apache (wstunnel, then mod_proxy_http's upgrade) and nginx in front of ``backend``."""
     kind: str = request.param

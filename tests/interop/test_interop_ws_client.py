@@ -40,6 +40,7 @@ def echo(node: NodeRunner, backend: Backend, kind: str, size: int, fragments: in
 
 
 def expected(kind: str, size: int) -> dict[str, Any]:
+    """What ``echo`` must report for the message ``steps.js`` sent."""
     payload = text_payload(size) if kind == "text" else binary_payload(size)
     return {"received": kind, "length": size, "sha256": sha256(payload)}
 
