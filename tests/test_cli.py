@@ -130,19 +130,20 @@ async def test_sigterm_closes_clients_with_1001_and_exits_cleanly(server: ServeP
     assert status == 0
 
 
-def test_serve_logs_a_line_per_connection() -> None:
-    server = ServeProcess()
+@pytest.mark.parametrize("flavour", [(), ("--threads",)], ids=["asyncio", "threads"])
+def test_serve_logs_a_line_per_connection(flavour: tuple[str, ...]) -> None:
+    server = ServeProcess(*flavour)
     try:
 
         async def one() -> None:
             async with connect(server.url("/echo?q=1"), subprotocols=["x"]) as ws:
-                await ws.close(4000)
+                await ws.close(4000, "later")
 
         asyncio.run(one())
     finally:
         status, err = server.stop()
     assert status == 0
-    assert re.search(r"/echo version=13 status=101 subprotocol=None close=4000", err), err
+    assert re.search(r"/echo version=13 status=101 subprotocol=None close=4000 later", err), err
 
 
 def test_serve_workers_share_the_port() -> None:

@@ -45,6 +45,8 @@ from .events import HTTPRequest
 from .versions import HIXIE_75, HIXIE_76, RFC6455_VERSIONS
 
 if TYPE_CHECKING:
+    import logging
+
     from .events import Headers, Request
     from .versions import ProtocolVersion
 
@@ -61,6 +63,7 @@ __all__ = [
     "Route",
     "Router",
     "Timer",
+    "log_connection",
 ]
 
 HandlerResult = Awaitable[None] | None
@@ -538,3 +541,29 @@ class Router:
         if path in self._routes or "*" in self._routes:
             return Response.text(426, "This is a WebSocket endpoint", _WS_ONLY_HEADERS)
         return Response.text(404, "Not Found")
+
+
+def log_connection(
+    logger: logging.Logger,
+    remote_address: object,
+    request: Request | HTTPRequest,
+    status: int | None,
+    subprotocol: str | None,
+    close_code: int | None,
+    close_reason: str,
+) -> None:
+    """Write the one log line per connection both adapters' servers produce.
+
+    ``remote path version=V status=S subprotocol=P close=CODE REASON``; ``close`` is
+    ``None`` when the handshake was refused.
+    """
+    logger.info(
+        "%s %s version=%s status=%s subprotocol=%s close=%s %s",
+        remote_address,
+        request.path,
+        request.method if isinstance(request, HTTPRequest) else request.version,
+        status,
+        subprotocol,
+        close_code,
+        close_reason,
+    )

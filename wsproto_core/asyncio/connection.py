@@ -60,6 +60,7 @@ class WebSocket(asyncio.Protocol):
         "_closed_waiter",
         "_conn",
         "_drain_waiters",
+        "_half_closed",
         "_keepalive_handle",
         "_keepalive_payload",
         "_loop",
@@ -90,6 +91,7 @@ class WebSocket(asyncio.Protocol):
         self._recv_waiter: asyncio.Future[None] | None = None
         self._reading_paused = False
         self._writing_paused = False
+        self._half_closed = False
         self._drain_waiters: list[asyncio.Future[None]] | None = None
         self._pings: dict[bytes, tuple[asyncio.Future[float], float]] | None = None
         self._keepalive_handle: asyncio.TimerHandle | None = None
@@ -355,8 +357,18 @@ class WebSocket(asyncio.Protocol):
         if self._close_handle is None and self._conn.state is not ConnectionState.CONNECTING:
             # The closing handshake cannot hang: the transport is cut after the close timeout.
             self._close_handle = self._loop.call_later(self._options.close_timeout, transport.abort)
-        if self._conn.should_close_transport:
-            transport.close()
+        if self._conn.should_close_transport and not self._half_closed:
+            self._half_closed = True
+            if not transport.can_write_eof():
+                transport.close()  # TLS: no half-close; close_notify ends the stream
+                return
+            # Half-close and read (discarding) until the peer's EOF, which closes the
+            # transport (eof_received returns False). Closing with the peer's bytes
+            # unread would reset the stream, and a reset can destroy our last frames
+            # (the 1002/1009 close) before they reach the peer, as proxies show. The
+            # close timeout above aborts a peer that never ends its side.
+            transport.write_eof()
+            self._resume_reading()
 
     def _on_message(self, message: str | bytes) -> None:
         """Queue a message for ``recv``; pause reading when the queue is full."""

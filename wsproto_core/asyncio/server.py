@@ -26,6 +26,7 @@ from ..handlers import (
     Refuse,
     Response,
     Router,
+    log_connection,
 )
 from .connection import WebSocket, logger
 from .handler_connection import HandlerConnection, Timer
@@ -267,11 +268,10 @@ class ServerWebSocket(WebSocket):
         self._server._connections.discard(self)
         request = self.request
         if request is not None:
-            logger.info(
-                "%s %s version=%s status=%s subprotocol=%s close=%s %s",
+            log_connection(
+                logger,
                 self.remote_address,
-                request.path,
-                request.version,
+                request,
                 self._status,
                 self.subprotocol,
                 self.close_code if self._accepted else None,

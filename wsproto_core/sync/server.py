@@ -35,7 +35,15 @@ from typing import TYPE_CHECKING, Any
 from ..connection import DEFAULT_MAX_MESSAGE_SIZE, ServerConnection
 from ..errors import ConnectionClosed
 from ..events import HTTPRequest, Request
-from ..handlers import SERVER_ERROR, Handler, HandlerConnectionBase, Refuse, Response, Router
+from ..handlers import (
+    SERVER_ERROR,
+    Handler,
+    HandlerConnectionBase,
+    Refuse,
+    Response,
+    Router,
+    log_connection,
+)
 from .connection import Connection
 from .reader import PeriodicTimer, handshake
 
@@ -283,6 +291,7 @@ class Server:
         decision = router.resolve(request)
         if isinstance(decision, Response):
             _refuse(sock, protocol, decision)
+            log_connection(logger, address, request, decision.status, None, None, "")
             return
         assert isinstance(request, Request)
         handler: Handler = decision.handler
@@ -306,19 +315,24 @@ class Server:
         try:
             handler.on_connect(conn)
         except Refuse as refusal:
-            _refuse(sock, protocol, refusal.response())
-            return
+            response = refusal.response()
         except Exception:
             logger.exception("on_connect failed")
-            _refuse(sock, protocol, SERVER_ERROR)
+            response = SERVER_ERROR
+        else:
+            protocol.max_message_size = decision.max_message_size
+            protocol.accept(subprotocol=conn.subprotocol, extra_headers=conn.response_headers)
+            self._register(ws)
+            try:
+                ws.run()
+            finally:
+                self._unregister(ws)
+            log_connection(
+                logger, address, request, 101, ws.subprotocol, ws.close_code, ws.close_reason or ""
+            )
             return
-        protocol.max_message_size = decision.max_message_size
-        protocol.accept(subprotocol=conn.subprotocol, extra_headers=conn.response_headers)
-        self._register(ws)
-        try:
-            ws.run()
-        finally:
-            self._unregister(ws)
+        _refuse(sock, protocol, response)
+        log_connection(logger, address, request, response.status, None, None, "")
 
     def _serve_function(
         self,
@@ -342,6 +356,11 @@ class Server:
             ws.close()
         finally:
             self._unregister(ws)
+        request = protocol.request
+        if request is not None:
+            log_connection(
+                logger, address, request, 101, ws.subprotocol, ws.close_code, ws.close_reason or ""
+            )
 
     def _register(self, ws: Connection) -> None:
         with self._lock:
