@@ -251,6 +251,10 @@ def parse_sent(role: Role, data: bytes) -> list[Frame]:
     return frames
 
 
+SIZE_FAILURES = (1009, 1004)
+"""Failure codes of the size limits: after them the connection awaits the peer's close."""
+
+
 @dataclass(frozen=True)
 class Fail:
     """Expected: the connection fails the peer with ``code`` (RFC 6455 §7.1.7).
@@ -323,10 +327,18 @@ def check_end(
     """
     last = expected_events[-1] if expected_events else None
     ended = isinstance(last, (Fail, Close))
+    # A size limit is seen in a frame header, so the framing stays in step: the
+    # connection sends its 1009 (1004) and waits for the peer's close (CLOSING).
+    awaits_close = isinstance(last, Fail) and last.code in SIZE_FAILURES
     if state is None:
-        state = ConnectionState.CLOSED if ended else ConnectionState.OPEN
+        if awaits_close:
+            state = ConnectionState.CLOSING
+        else:
+            state = ConnectionState.CLOSED if ended else ConnectionState.OPEN
     if should_close is None:
-        should_close = isinstance(last, Fail) or (isinstance(last, Close) and role == "server")
+        should_close = (isinstance(last, Fail) and not awaits_close) or (
+            isinstance(last, Close) and role == "server"
+        )
     expect("state", conn.state, state)
     expect("should_close_transport", conn.should_close_transport, should_close)
 

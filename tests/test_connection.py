@@ -437,6 +437,70 @@ def test_oversized_message_fails_with_version_code(version: int, code: int) -> N
     assert reply[2:4] == code.to_bytes(2, "big")
 
 
+def test_after_an_oversized_message_the_server_awaits_the_peers_close() -> None:
+    client, server = open_pair(server_options={"max_message_size": 10})
+    client.send_binary(b"x" * 100)
+    [event] = transfer(client, server)
+    assert isinstance(event, Close)
+    assert (event.code, event.by_peer) == (1009, False)
+    # The framing is still in step: keep reading until the peer answers our close,
+    # so the stream is not closed (and reset) under bytes the peer is still sending.
+    assert server.state is ConnectionState.CLOSING
+    assert not server.should_close_transport
+    [answer] = transfer(server, client)
+    assert isinstance(answer, Close)
+    assert answer.code == 1009
+    assert transfer(client, server) == []  # the failure's Close event was the last
+    assert server.state is ConnectionState.CLOSED
+    assert server.should_close_transport
+
+
+def test_frames_after_an_oversized_frame_are_discarded_until_the_close() -> None:
+    client, server = open_pair(server_options={"max_message_size": 10})
+    header = b"\x82\xfe" + (1000).to_bytes(2, "big") + MASK
+    server.receive_data(header + b"\x00" * 300)
+    list(server.events())
+    failure_close = server.data_to_send()
+    server.receive_data(b"\x00" * 700 + masked(Opcode.PING, b"p") + masked(Opcode.TEXT, b"t"))
+    assert list(server.events()) == []
+    assert server.data_to_send() == b""  # no pong: the connection is failed
+    server.receive_data(masked(Opcode.CLOSE, b"\x03\xf1")[:3])
+    assert not server.should_close_transport
+    server.receive_data(masked(Opcode.CLOSE, b"\x03\xf1")[3:])
+    assert server.should_close_transport
+    assert list(server.events()) == []
+    assert failure_close[:4] == b"\x88" + bytes([failure_close[1]]) + b"\x03\xf1"
+
+
+def test_eof_while_awaiting_the_close_after_a_failure_ends_quietly() -> None:
+    client, server = open_pair(server_options={"max_message_size": 10})
+    client.send_text("x" * 11)
+    transfer(client, server)
+    server.receive_data(b"")
+    assert list(server.events()) == []
+    assert server.state is ConnectionState.CLOSED
+    assert server.should_close_transport
+
+
+def test_garbage_while_awaiting_the_close_after_a_failure_ends_the_wait() -> None:
+    client, server = open_pair(server_options={"max_message_size": 10})
+    client.send_text("x" * 11)
+    transfer(client, server)
+    server.receive_data(b"\x88\xfe\x00\xc8" + MASK)  # a close frame of 200 bytes
+    assert list(server.events()) == []
+    assert server.should_close_transport
+
+
+def test_a_framing_error_closes_at_once() -> None:
+    client, server = open_pair()
+    server.receive_data(b"\x83\x80" + MASK)  # reserved opcode: out of step
+    [event] = list(server.events())
+    assert isinstance(event, Close)
+    assert event.code == 1002
+    assert server.state is ConnectionState.CLOSED
+    assert server.should_close_transport
+
+
 def test_message_size_limit_is_checked_on_the_running_total() -> None:
     client, server = open_pair(server_options={"max_message_size": 10})
     for _ in range(3):

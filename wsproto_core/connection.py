@@ -97,6 +97,7 @@ class Connection:
         "_codec",
         "_events",
         "_extensions",
+        "_failed",
         "_out",
         "_should_close",
         "_state",
@@ -131,6 +132,7 @@ class Connection:
         self._subprotocol: str | None = None
         self._extensions: list[Extension] = []
         self._close_sent = False
+        self._failed = False
         self._should_close = False
 
     # -- what the adapter reads ------------------------------------------------
@@ -206,6 +208,9 @@ class Connection:
         raise NotImplementedError  # each role implements it
 
     def _receive_frames(self, codec: Codec, data: bytes) -> None:
+        if self._failed:
+            self._await_close_after_failure(codec, data)
+            return
         events = self._events
         start = len(events)
         try:
@@ -245,8 +250,20 @@ class Connection:
             # RFC 6455 §7.1.1: the server closes the TCP connection first.
             self._should_close = True
 
+    def _await_close_after_failure(self, codec: Codec, data: bytes) -> None:
+        """Discard the peer's frames until its close answers ours (the failure was reported)."""
+        answer: list[Event] = []
+        try:
+            codec.receive(data, answer)
+        except ProtocolError:
+            answer.append(Close(1002, "", by_peer=False))  # out of step: stop waiting
+        if answer:
+            self._state = _CLOSED
+            self._should_close = True
+
     def _receive_eof(self) -> None:
-        if self._state is not _CLOSED:
+        # After a failure, its Close event was the last one: nothing more to report.
+        if self._state is not _CLOSED and not self._failed:
             if self._version == "hixie-75":
                 # draft-75 has no closing handshake: the peer closing the stream is how it closes.
                 self._events.append(Close(1005, ""))
@@ -254,7 +271,7 @@ class Connection:
                 # RFC 6455 §7.1.5: closed with no close frame received: 1006.
                 reason = "connection closed without a closing handshake"
                 self._events.append(Close(1006, reason, by_peer=False))
-            self._state = _CLOSED
+        self._state = _CLOSED
         self._should_close = True
 
     def _fail(self, code: int, reason: str) -> None:
@@ -263,14 +280,22 @@ class Connection:
         codec = self._codec
         if codec is not None and not self._close_sent:
             self._send_close_frame(codec, code, reason)
+            if codec.draining:
+                # The framing is still in step (a size limit seen in a header): wait for
+                # the peer's close as in a normal closing handshake, so the stream is not
+                # closed under bytes the peer is still sending. Closing then can reset the
+                # stream, and a reset (through a proxy too) can lose our close frame.
+                self._events.append(Close(code, reason, by_peer=False))
+                self._failed = True
+                self._state = _CLOSING
+                return
         self._events.append(Close(code, reason, by_peer=False))
         self._state = _CLOSED
         self._should_close = True
 
     def _send_close_frame(self, codec: Codec, code: int | None, reason: str) -> None:
-        if (
-            self._version != "hixie-75"
-        ):  # draft-75 has no closing handshake: closing the stream is the close.
+        # draft-75 has no closing handshake: closing the stream is the close.
+        if self._version != "hixie-75":
             # Encode first: an invalid code or reason raises and leaves the connection as it was.
             self._out.append(codec.send_close(code, reason))
         self._close_sent = True

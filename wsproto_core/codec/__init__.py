@@ -47,6 +47,17 @@ class Codec(ABC):
                 before the bad one produced have been appended first, in order.
         """
 
+    @property
+    def draining(self) -> bool:
+        """Whether, after the failure just raised, the peer's close can still be recognised.
+
+        A codec that can skip to the frame after a failure (a size limit seen in
+        a header) keeps reading, discards what follows and reports the peer's
+        close frame; the connection then waits for it, as in a normal closing
+        handshake, before the stream is closed. ``False`` by default.
+        """
+        return False
+
     @abstractmethod
     def send_text(self, data: str, final: bool = True) -> bytes:
         """Encode a text message, or a fragment of one when ``final`` is ``False``."""

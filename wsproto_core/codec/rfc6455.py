@@ -77,6 +77,8 @@ class Rfc6455Codec(Codec):
         "_client",
         "_closed",
         "_decoder",
+        "_discard",
+        "_draining",
         "_extensions",
         "_fast_sizes",
         "_frame_fin",
@@ -146,6 +148,10 @@ class Rfc6455Codec(Codec):
         )
         self._buffer = bytearray()
         self._closed = False
+        # After a failure that leaves the framing intact (a size limit, seen in a
+        # header), frames are still read, and discarded, until the peer's close.
+        self._draining = False
+        self._discard = 0
         # The message being received: its opcode (0 when none is open), the
         # payload bytes its frames announced so far, what its extensions
         # decoded so far, the pieces delivered so far and the UTF-8 decoder.
@@ -185,13 +191,84 @@ class Rfc6455Codec(Codec):
         """
         if self._closed or not data:
             return
+        was_draining = self._draining
         try:
-            self._receive(data, events)
+            if was_draining:
+                self._drain(data, events)
+            else:
+                self._receive(data, events)
         except ProtocolError:
+            if self._draining and not was_draining:
+                raise  # the failure that started draining: the framing is still in step
             # The connection is failed: nothing the peer sends matters any more.
             self._closed = True
+            self._draining = False
             self._buffer = bytearray()
             raise
+
+    @property
+    def draining(self) -> bool:
+        """Whether, after a failure, the peer's close frame can still be recognised.
+
+        True after a message or frame over the limits: the header announced the
+        payload's length, so the codec skips it and the frames after it, and
+        reports the peer's close frame (the answer to ours) as a ``Close`` event.
+        """
+        return self._draining
+
+    def _fail_in_step(self, buf: bytes | bytearray, end: int, stop: int) -> None:
+        """Keep reading frames after a failure at a frame whose payload ends at ``stop``."""
+        self._draining = True
+        if stop >= end:
+            self._discard = stop - end
+            self._buffer = bytearray()
+        else:
+            self._discard = 0
+            self._buffer = bytearray(buf[stop:end])
+
+    def _drain(self, data: bytes, events: list[Event]) -> None:
+        """Discard frames until the peer's close frame, which is reported (RFC 6455 §7.1.7)."""
+        buf = self._buffer + data
+        end = len(buf)
+        pos = min(self._discard, end)
+        self._discard -= pos
+        while end - pos >= 2:
+            opcode = buf[pos] & 0x0F
+            length = buf[pos + 1] & 0x7F
+            header_end = pos + 2 + (4 if buf[pos + 1] & 0x80 else 0)
+            if length == 126:
+                header_end += 2
+                if end < header_end:
+                    break
+                (length,) = _unpack_from("!H", buf, pos + 2)
+            elif length == 127:
+                header_end += 8
+                if end < header_end:
+                    break
+                (length,) = _unpack_from("!Q", buf, pos + 2)
+            if end < header_end:
+                break
+            stop = header_end + length
+            if opcode == _CLOSE:
+                if length > MAX_CONTROL_PAYLOAD:
+                    raise ProtocolError("control frame payload over 125 bytes")
+                if end < stop:
+                    break
+                payload = bytes(buf[header_end:stop])
+                if buf[pos + 1] & 0x80:
+                    payload = mask(payload, buf[header_end - 4 : header_end])
+                code, reason = parse_close_payload(payload, version=self._wire_version)
+                events.append(Close(code, reason, by_peer=True))
+                self._closed = True
+                self._draining = False
+                self._buffer = bytearray()
+                return
+            if end < stop:
+                self._discard = stop - end
+                pos = end
+                break
+            pos = stop
+        self._buffer = bytearray(buf[pos:])
 
     def _receive(self, data: bytes, events: list[Event]) -> None:
         buf: bytes | bytearray = self._buffer
@@ -323,9 +400,11 @@ class Rfc6455Codec(Codec):
                     raise ProtocolError("64-bit length for a payload under 65536 bytes")
             # Size limits, from the header alone: nothing of the payload is kept yet.
             if max_frame is not None and length > max_frame:
+                self._fail_in_step(buf, end, header_end + length)
                 raise PayloadTooBig(length, max_frame, self._too_big_code, what="frame")
             size = self._message_size + length
             if max_message is not None and size > max_message:
+                self._fail_in_step(buf, end, header_end + length)
                 raise PayloadTooBig(size, max_message, self._too_big_code)
             if end < header_end:
                 break

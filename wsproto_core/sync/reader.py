@@ -48,6 +48,7 @@ HANDOFF = 0.5
 
 _OPEN = ConnectionState.OPEN
 _CONNECTING = ConnectionState.CONNECTING
+_CLOSED = ConnectionState.CLOSED
 # poll(2) needs no file descriptor of its own, unlike epoll; select(2) where there is no poll.
 _Selector: type[selectors.BaseSelector] = getattr(
     selectors, "PollSelector", selectors.SelectSelector
@@ -566,3 +567,6 @@ class Reader:
         if self._close_event is None:
             self._close_event = event
             self._messages.put(None)
+            if self._close_deadline is None and self._protocol.state is not _CLOSED:
+                # We failed the connection and wait for the peer's close: not forever.
+                self._close_deadline = time.monotonic() + self._close_timeout
