@@ -341,6 +341,33 @@ class Backend:
         return (self.process.log_path,)
 
 
+def assert_shutdown_reaches_client(
+    node: NodeRunner, backend: Backend, script: str, spec: dict[str, Any]
+) -> None:
+    """Run a client that echoes once, SIGTERM ``backend`` then; the client must see 1001.
+
+    Args:
+        node: The Node runner.
+        backend: The server to shut down (a fresh one: it exits).
+        script: ``ws_client.mjs`` or ``browser.mjs``.
+        spec: The script's options but ``steps`` (``url``, and for the browser its page).
+    """
+
+    def shut_down(mark: str) -> None:
+        assert mark == "open"
+        backend.process.send_signal(signal.SIGTERM)
+
+    steps = [
+        {"send": "text", "data": "hi"},
+        {"receive": 1},
+        {"mark": "open"},
+        {"await_close": True},
+    ]
+    result = node.run(script, {**spec, "steps": steps}, on_mark=shut_down)
+    assert result["results"][-1]["closed"]["code"] == 1001
+    assert backend.process.wait(15) == 0
+
+
 def start_backend(flavour: str, log_dir: Path) -> Backend:
     """Start our server, asyncio or threading, on a free port of 127.0.0.1."""
     argv = [

@@ -8,7 +8,6 @@ the proxy reaches the server's ``/X`` (the configurations are the ones
 from __future__ import annotations
 
 import re
-import signal
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -16,6 +15,7 @@ from interop_harness import (
     BACKEND_FLAVOURS,
     MAX_MESSAGE_SIZE,
     PROXY_KINDS,
+    assert_shutdown_reaches_client,
     binary_payload,
     sha256,
     text_payload,
@@ -166,25 +166,7 @@ def test_shutdown_1001_reaches_the_client_through_the_proxy(
     server = fresh_backend(flavour)
     proxy = fresh_proxy(kind, server)
 
-    def shut_down(mark: str) -> None:
-        assert mark == "open"
-        server.process.send_signal(signal.SIGTERM)
-
-    result = node.run(
-        "ws_client.mjs",
-        {
-            "url": proxy.ws_url("echo"),
-            "steps": [
-                {"send": "text", "data": "hi"},
-                {"receive": 1},
-                {"mark": "open"},
-                {"await_close": True},
-            ],
-        },
-        on_mark=shut_down,
-    )
-    assert result["results"][-1]["closed"]["code"] == 1001
-    assert server.process.wait(15) == 0
+    assert_shutdown_reaches_client(node, server, "ws_client.mjs", {"url": proxy.ws_url("echo")})
 
 
 @pytest.mark.parametrize("kind", PROXY_KINDS)
@@ -200,28 +182,17 @@ def test_shutdown_1001_reaches_the_browser_through_the_proxy(
     server = fresh_backend(flavour)
     proxy = fresh_proxy(kind, server)
 
-    def shut_down(mark: str) -> None:
-        assert mark == "open"
-        server.process.send_signal(signal.SIGTERM)
-
-    result = node.run(
+    assert_shutdown_reaches_client(
+        node,
+        server,
         "browser.mjs",
         {
             "endpoint": chromium.endpoint,
             "scenario": "steps",
             "page": proxy.url("echo.html"),
             "url": proxy.ws_url("echo"),
-            "steps": [
-                {"send": "text", "data": "hi"},
-                {"receive": 1},
-                {"mark": "open"},
-                {"await_close": True},
-            ],
         },
-        on_mark=shut_down,
     )
-    assert result["results"][-1]["closed"]["code"] == 1001
-    assert server.process.wait(15) == 0
 
 
 def test_apache_legacy_form_is_served_by_mod_proxy_wstunnel(

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import signal
 from typing import TYPE_CHECKING, Any
 
 import pytest
 from interop_harness import (
     BACKEND_FLAVOURS,
     MAX_MESSAGE_SIZE,
+    assert_shutdown_reaches_client,
     binary_payload,
     sha256,
     text_payload,
@@ -129,22 +129,4 @@ def test_ws_client_sees_1001_when_the_server_shuts_down(
 ) -> None:
     server = fresh_backend(flavour)
 
-    def shut_down(mark: str) -> None:
-        assert mark == "open"
-        server.process.send_signal(signal.SIGTERM)
-
-    result = node.run(
-        "ws_client.mjs",
-        {
-            "url": server.ws_url("echo"),
-            "steps": [
-                {"send": "text", "data": "hi"},
-                {"receive": 1},
-                {"mark": "open"},
-                {"await_close": True},
-            ],
-        },
-        on_mark=shut_down,
-    )
-    assert result["results"][-1]["closed"]["code"] == 1001
-    assert server.process.wait(15) == 0
+    assert_shutdown_reaches_client(node, server, "ws_client.mjs", {"url": server.ws_url("echo")})
