@@ -30,7 +30,7 @@ import timeit
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
 import aiohttp._websocket.reader as aiohttp_reader
 import websockets.frames

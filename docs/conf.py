@@ -8,19 +8,17 @@ Build (CI treats warnings as errors)::
 from __future__ import annotations
 
 import sys
-from importlib import metadata
 from pathlib import Path
 
 # Document the checkout these docs sit in, not whatever copy is installed.
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+
+import wsproto_core  # noqa: E402 - after the path above
 
 project = "wsproto_core"
 author = "The wsproto_core authors"
 copyright = "the wsproto_core authors"
-try:
-    release = metadata.version("wsproto-core")
-except metadata.PackageNotFoundError:
-    release = ""
+release = wsproto_core.__version__
 version = release
 
 extensions = [
