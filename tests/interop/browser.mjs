@@ -22,20 +22,15 @@ const TIMEOUT_MS = 15000;
 const stepsSource = await readFile(new URL("./steps.js", import.meta.url), "utf8");
 
 const textOf = (page, selector) => page.$eval(selector, (element) => element.textContent || "");
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-// Sample the counter every 60 ms (faster than the 50 ms server tick is pointless, slower
-// would miss the restart) until `count` distinct readings were seen.
-const sampleCounter = async (page, count) => {
-  const seen = [];
-  const deadline = Date.now() + TIMEOUT_MS;
-  while (seen.length < count && Date.now() < deadline) {
-    const value = (await textOf(page, "#counter")).trim();
-    if (/^\d+$/.test(value) && seen[seen.length - 1] !== Number(value)) seen.push(Number(value));
-    await sleep(60);
-  }
-  return seen;
-};
+// Record every number the increment page receives, from a listener on the page's own
+// socket (its top-level `const ws`), so no reading can be missed between two samples.
+const recordCounter = (page) =>
+  page.evaluate(() => {
+    globalThis.counterSeen = [];
+    ws.addEventListener("message", (event) => globalThis.counterSeen.push(Number(event.data)));
+  });
+const counterSeen = (page) => page.evaluate(() => globalThis.counterSeen.slice());
 
 const scenarios = {
   async steps(page) {
@@ -89,11 +84,26 @@ const scenarios = {
 
   async increment_page(page) {
     await page.goto(spec.page, { waitUntil: "load" });
-    const before = await sampleCounter(page, 6);
+    await recordCounter(page);
+    await page.waitForFunction(() => globalThis.counterSeen.length >= 6);
     await page.screenshot({ path: spec.screenshot, fullPage: true });
-    await page.click("#reset");
-    const after = await sampleCounter(page, 6);
-    return { before, after };
+    // Click and note how many numbers arrived before it in one task: no message event
+    // can run between the two, so `clickedAt` splits the readings exactly.
+    const clickedAt = await page.evaluate(() => {
+      document.getElementById("reset").click();
+      return globalThis.counterSeen.length;
+    });
+    // The server answers "reset\n" by restarting from 0: wait for the 0 and five more.
+    await page.waitForFunction(
+      (from) => {
+        const restart = globalThis.counterSeen.indexOf(0, from);
+        return restart >= 0 && globalThis.counterSeen.length >= restart + 6;
+      },
+      {},
+      clickedAt,
+    );
+    const seen = await counterSeen(page);
+    return { before: seen.slice(0, clickedAt), after: seen.slice(clickedAt) };
   },
 };
 
