@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -16,6 +18,7 @@ from wsproto_core.handlers import (
     Response,
     Route,
     Router,
+    log_connection,
 )
 
 
@@ -395,3 +398,60 @@ def test_resolve_always_decides(target: str) -> None:
         assert isinstance(decision, (Route, Response))
         if isinstance(decision, Route):
             assert decision.path == "/a"
+
+
+# --- log_connection: one line per connection, never ending with a space ---------------------------
+
+
+def logged_line(
+    request: Request | HTTPRequest, status: int, close_code: int | None, close_reason: str
+) -> str:
+    records: list[logging.LogRecord] = []
+    logger = logging.getLogger("test_handlers.log_connection")
+    logger.setLevel(logging.INFO)
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    logger.addHandler(handler)
+    try:
+        log_connection(logger, ("127.0.0.1", 5), request, status, None, close_code, close_reason)
+    finally:
+        logger.removeHandler(handler)
+    [record] = records
+    return record.getMessage()
+
+
+def test_log_line_shows_the_close_code_and_reason() -> None:
+    line = logged_line(ws_request(), 101, 4000, "later")
+    assert line == "('127.0.0.1', 5) /echo version=13 status=101 subprotocol=None close=4000 later"
+
+
+def test_log_line_leaves_out_an_empty_close_reason() -> None:
+    assert logged_line(ws_request(), 101, 1000, "").endswith(" close=1000")
+
+
+def test_log_line_of_a_refused_handshake_ends_with_close_none() -> None:
+    assert logged_line(ws_request(), 403, None, "").endswith(
+        " status=403 subprotocol=None close=None"
+    )
+
+
+def test_log_line_of_a_plain_http_request_shows_the_method() -> None:
+    line = logged_line(http_request("/missing"), 404, None, "")
+    assert line.endswith(" /missing version=GET status=404 subprotocol=None close=None")
+
+
+@pytest.mark.parametrize(
+    ("reason", "shown"),
+    [("bye ", "'bye '"), (" ", "' '"), ("two\nlines", "'two\\nlines'"), ("tab\t", "'tab\\t'")],
+)
+def test_log_line_quotes_a_reason_that_would_end_in_a_space_or_break_the_line(
+    reason: str, shown: str
+) -> None:
+    assert logged_line(ws_request(), 101, 1000, reason).endswith(f" close=1000 {shown}")
+
+
+@given(st.text(max_size=20))
+def test_log_line_is_one_line_without_trailing_space(reason: str) -> None:
+    line = logged_line(ws_request(), 101, 1000, reason)
+    assert line == line.rstrip()
+    assert len(line.splitlines()) == 1

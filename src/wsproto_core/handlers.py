@@ -555,15 +555,19 @@ def log_connection(
     """Write the one log line per connection both adapters' servers produce.
 
     ``remote path version=V status=S subprotocol=P close=CODE REASON``; ``close`` is
-    ``None`` when the handshake was refused.
+    ``None`` when the handshake was refused. An empty reason is left out, and one
+    that would end the line with a space or break it in two (control characters,
+    spaces at either end) is written quoted, as a Python string literal.
     """
+    if close_reason and (not close_reason.isprintable() or close_reason.strip() != close_reason):
+        close_reason = repr(close_reason)
     logger.info(
-        "%s %s version=%s status=%s subprotocol=%s close=%s %s",
+        "%s %s version=%s status=%s subprotocol=%s close=%s%s",
         remote_address,
         request.path,
         request.method if isinstance(request, HTTPRequest) else request.version,
         status,
         subprotocol,
         close_code,
-        close_reason,
+        f" {close_reason}" if close_reason else "",
     )
