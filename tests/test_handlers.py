@@ -223,6 +223,26 @@ def test_page_wins_over_star_route_for_plain_http() -> None:
     assert decision.status == 200
 
 
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_favicon_without_a_page_is_204_no_content(router: Router, method: str) -> None:
+    assert router.resolve(http_request("/favicon.ico", method)) == Response(204)
+
+
+def test_favicon_is_204_beside_a_star_route_too() -> None:
+    r = Router.for_handler(Handler())
+    assert r.resolve(http_request("/favicon.ico")) == Response(204)
+
+
+def test_favicon_page_wins_over_the_204(router: Router) -> None:
+    router.page("/favicon.ico", b"\x00\x00\x01\x00", "image/x-icon")
+    decision = router.resolve(http_request("/favicon.ico"))
+    assert decision == Response(200, (("Content-Type", "image/x-icon"),), b"\x00\x00\x01\x00")
+
+
+def test_post_to_favicon_without_a_page_is_404(router: Router) -> None:
+    assert router.resolve(http_request("/favicon.ico", "POST")).status == 404
+
+
 def test_refusals_have_a_plain_text_body(router: Router) -> None:
     decision = router.resolve(http_request("/missing"))
     assert isinstance(decision, Response)

@@ -512,8 +512,9 @@ class Router:
         For a plain :class:`~wsproto_core.events.HTTPRequest`: 200 with the page,
         405 for a method other than GET/HEAD on a page (with ``Allow``), 426 for
         a WebSocket-only path (RFC 6455 §4.2.2 / RFC 9110 §15.5.22, with
-        ``Upgrade``), 404 otherwise. A ``HEAD`` gets the page's headers (the
-        connection sends them without the body).
+        ``Upgrade``), 204 No Content for ``/favicon.ico`` when no page serves
+        it (browsers ask every site for that icon), 404 otherwise. A ``HEAD``
+        gets the page's headers (the connection sends them without the body).
         """
         path = request.path
         if isinstance(request, HTTPRequest):
@@ -538,6 +539,9 @@ class Router:
                 )
             # For HEAD the connection sends the headers (with the body's Content-Length) only.
             return Response(200, (("Content-Type", page.content_type),), page.body)
+        if path == "/favicon.ico" and method in _PAGE_METHODS:
+            # Browsers ask every site for its icon: "none", rather than a 404 per page load.
+            return Response(204)
         if path in self._routes or "*" in self._routes:
             return Response.text(426, "This is a WebSocket endpoint", _WS_ONLY_HEADERS)
         return Response.text(404, "Not Found")
