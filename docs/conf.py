@@ -13,7 +13,7 @@ from pathlib import Path
 # Document the checkout these docs sit in, not whatever copy is installed.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
-import wsproto_core  # noqa: E402 - after the path above
+import wsproto_core  # after the path above: the checkout, not an installed copy
 
 project = "wsproto_core"
 author = "The wsproto_core authors"

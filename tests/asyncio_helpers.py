@@ -30,6 +30,13 @@ def async_test(fn: Callable[..., Awaitable[None]]) -> Callable[..., None]:
     return wrapper
 
 
+async def until(predicate: Callable[[], object], what: str = "the condition") -> None:
+    """Wait until ``predicate()`` is true, checking on every loop turn (bounded by the test)."""
+    while not predicate():
+        await asyncio.sleep(0.002)
+    assert predicate(), what
+
+
 class RawClient:
     """A WebSocket client over a raw stream, driven by hand: what a misbehaving peer does.
 
@@ -71,12 +78,31 @@ class RawClient:
             if not data and not self.pending:
                 raise AssertionError(f"the stream ended before a {kind.__name__}")
 
+    async def events_until(self, kind: type[Event]) -> list[Event]:
+        """Read until an event of ``kind`` arrives; return it and every event before it."""
+        seen: list[Event] = []
+        while not (seen and isinstance(seen[-1], kind)):
+            if not self.pending:
+                data = await self.reader.read(65536)
+                self.conn.receive_data(data)
+                self.pending.extend(self.conn.events())
+                if not data and not self.pending:
+                    raise AssertionError(f"the stream ended before a {kind.__name__}")
+            else:
+                seen.append(self.pending.pop(0))
+        return seen
+
     async def eof(self) -> bytes:
         """Read everything until the stream ends; return it."""
         chunks = []
         while chunk := await self.reader.read(65536):
             chunks.append(chunk)
         return b"".join(chunks)
+
+    async def discard_until(self, predicate: Callable[[], object]) -> None:
+        """Read and discard what arrives until ``predicate()`` is true (or the stream ends)."""
+        while not predicate() and await self.reader.read(65536):
+            pass
 
     def close(self) -> None:
         self.writer.close()

@@ -6,7 +6,7 @@ import asyncio
 import threading
 
 import pytest
-from asyncio_helpers import RawClient, async_test
+from asyncio_helpers import RawClient, async_test, until
 
 from wsproto_core.asyncio import (
     ConnectionClosedError,
@@ -211,12 +211,17 @@ async def test_peer_that_stops_answering_pings_is_closed_with_1011() -> None:
 
 @async_test
 async def test_peer_that_answers_pings_stays_connected() -> None:
-    server = await serve(echo, port=0, ping_interval=0.02, ping_timeout=0.05)
-    async with server, connect(url(server), ping_interval=None) as ws:
+    # Three keepalive pings, each answered (the core queues the pong; flush writes it),
+    # then the connection still echoes.
+    async with serve(echo, port=0, ping_interval=0.02, ping_timeout=5) as server:
+        raw = await RawClient.open(server.port)
         for _ in range(3):
-            await asyncio.sleep(0.05)
-        await ws.send("still here")
-        assert await ws.recv() == "still here"
+            await raw.until(Ping)
+            await raw.flush()
+        raw.conn.send_text("still here")
+        await raw.flush()
+        assert (await raw.until(TextMessage)).data == "still here"
+        raw.close()
 
 
 @async_test
@@ -263,7 +268,7 @@ async def test_server_close_sends_1001_to_every_client_and_waits() -> None:
 async def test_server_close_cuts_clients_that_do_not_answer_within_the_close_timeout() -> None:
     server = await serve(echo, port=0, close_timeout=0.1)
     raw = await RawClient.open(server.port)
-    await asyncio.sleep(0.05)
+    await until(lambda: server.connections)
     server.close()
     close = await raw.until(Close)
     assert close.code == 1001
@@ -305,8 +310,13 @@ async def test_send_holds_the_write_buffer_flat_against_a_slow_reader() -> None:
 
     async with serve(flood, port=0, write_limit=limit) as server:
         raw = await RawClient.open(server.port)
-        await asyncio.sleep(0.3)  # the client reads nothing meanwhile
+        # The client reads nothing: the kernel's buffers fill, then the transport's,
+        # and the handler's send waits.
+        await until(lambda: [ws for ws in server.connections if ws._writing_paused])
         assert 0 < sent < 2000
+        assert max(buffered) <= limit + 4096 + 16
+        # Reading everything lets the handler finish: send waited, it did not fail.
+        await raw.discard_until(lambda: sent == 2000)
         assert max(buffered) <= limit + 4096 + 16
         raw.close()
 
@@ -330,10 +340,10 @@ async def test_reading_pauses_when_the_receive_queue_is_full() -> None:
                 await ws.send(b"y" * 1024)
 
         sender = asyncio.get_running_loop().create_task(flood())
-        await asyncio.sleep(0.3)
+        await until(lambda: holder[0]._reading_paused)
         # The bound plus at most one read of the transport (256 KiB) past it.
         assert len(holder[0]._messages or ()) <= 4 + 256
-        assert holder[0]._reading_paused
+        assert not sender.done()  # the client's sends wait on TCP backpressure
         sender.cancel()
 
 
@@ -416,14 +426,30 @@ async def test_send_after_close_raises_connection_closed() -> None:
 
 @async_test
 async def test_handler_send_after_close_is_dropped() -> None:
-    handler = Recorder()
-    async with serve(handler, port=0) as server:
-        ws = await connect(url(server))
-        await ws.close()
-        assert handler.closed is not None
-        await handler.closed
-        assert handler.conn is not None
-        handler.conn.send("dropped")  # no error
+    # The handler closes, then sends: once while TCP is still open (its close frame
+    # queued, the peer's echo not yet in), once from on_disconnect. Neither raises, and
+    # neither message reaches the peer: the close frame is the last thing on the wire.
+    disconnected = asyncio.Event()
+
+    class CloseThenSend(Handler):
+        def on_message(self, conn: HandlerConnection, message: str | bytes) -> None:
+            conn.close(1000, "bye")
+            conn.send("dropped while closing")
+
+        def on_disconnect(self, conn: HandlerConnection, close_code: int, reason: str) -> None:
+            conn.send("dropped after disconnect")
+            disconnected.set()
+
+    async with serve(CloseThenSend(), port=0) as server:
+        raw = await RawClient.open(server.port)
+        raw.conn.send_text("x")
+        await raw.flush()
+        events = await raw.events_until(Close)
+        assert [type(event) for event in events] == [Close]
+        await raw.flush()  # the close echo
+        await disconnected.wait()
+        assert await raw.eof() == b""
+        raw.close()
 
 
 # --- legacy drafts ------------------------------------------------------------------------------
@@ -556,12 +582,11 @@ async def test_call_every_runs_until_the_connection_closes() -> None:
 
     async with serve(Ticker(), port=0) as server:
         ws = await connect(url(server))
-        while len(ticks) < 3:
-            await asyncio.sleep(0.01)
+        await until(lambda: len(ticks) >= 3)
         await ws.close()
-        await asyncio.sleep(0.05)
+        await until(lambda: not server.connections)  # the server is done with it
         count = len(ticks)
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.1)  # ten intervals: a timer still running would tick
         assert len(ticks) == count
 
 
@@ -578,7 +603,8 @@ async def test_call_every_timer_can_be_cancelled() -> None:
             timer = conn.call_every(0.01, tick)
 
     async with serve(Once(), port=0) as server, connect(url(server)):
-        await asyncio.sleep(0.1)
+        await until(lambda: ticks)
+        await asyncio.sleep(0.1)  # ten intervals: a timer still running would tick
     assert ticks == [None]
 
 

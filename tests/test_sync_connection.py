@@ -329,6 +329,8 @@ def test_slow_reader_stops_reading_at_max_queue() -> None:
                 threading.Event().wait(0.01)
         rest_of_frame = frame[written % len(frame) :] if written % len(frame) else b""
         server_ws = handed[0]
+        # The reader fills the queue, then holds one more message and reads no further.
+        wait_for(lambda: server_ws._messages.qsize() == 4)
         queued = server_ws._messages.qsize()
         taken_by_server = written - _unsent(peer.sock) - _unread(server_ws._socket)
         release.set()

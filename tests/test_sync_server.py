@@ -385,11 +385,33 @@ def test_handler_send_is_safe_from_other_threads() -> None:
 
 
 def test_handler_send_after_close_is_dropped() -> None:
-    recorder = Recorder()
-    with running(recorder) as server:
-        connect(f"ws://127.0.0.1:{server.port}/").close()
-        wait_for(lambda: recorder.disconnects)
-        recorder.connections[0].send("nobody listens")
+    # The handler closes, then sends: once while TCP is still open (its close frame
+    # queued, the peer's echo not yet in), once from on_disconnect. Neither raises, and
+    # neither message reaches the peer: the close frame is the last thing on the wire.
+    disconnected = threading.Event()
+
+    class CloseThenSend(Handler):
+        def on_message(self, conn: HandlerConnection, message: str | bytes) -> None:
+            conn.close(1000, "bye")
+            conn.send("dropped while closing")
+
+        def on_disconnect(self, conn: HandlerConnection, close_code: int, reason: str) -> None:
+            conn.send("dropped after disconnect")
+            disconnected.set()
+
+    with running(CloseThenSend()) as server:
+        peer = RawPeer.connect(server.port)
+        peer.conn.send_text("x")
+        peer.flush()
+        while not any(isinstance(event, Close) for event in peer.events):
+            assert peer.read(), "EOF before the close frame"
+        assert [type(event) for event in peer.events] == [Close]
+        peer.events.clear()
+        peer.flush()  # the close echo
+        peer.read_to_eof()
+        peer.close()
+        assert disconnected.wait(WAIT)
+        assert peer.events == []
 
 
 # -- routing -----------------------------------------------------------------------------
