@@ -6,8 +6,15 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from wsproto_core.events import Request
-from wsproto_core.examples import PAGES, DumbIncrementHandler, EchoHandler, demo_router, read_page
+from wsproto_core.events import HTTPRequest, Request
+from wsproto_core.examples import (
+    ASSETS,
+    PAGES,
+    DumbIncrementHandler,
+    EchoHandler,
+    demo_router,
+    read_page,
+)
 from wsproto_core.examples.dumb_increment import SUBPROTOCOL, Counter
 from wsproto_core.handlers import HandlerConnectionBase, Refuse, Route
 
@@ -142,7 +149,7 @@ def test_demo_router_routes_the_handlers_and_pages() -> None:
         ("/dumb-increment", DumbIncrementHandler),
     ]
     assert all(r.max_message_size == 1000 and r.allow_draft75 for r in router.routes)
-    assert [p.path for p in router.pages] == ["/", "/echo.html", "/increment.html"]
+    assert [p.path for p in router.pages] == ["/", "/echo.html", "/increment.html", "/style.css"]
 
 
 @pytest.mark.parametrize(
@@ -168,3 +175,23 @@ def test_pages_connect_to_the_same_host_with_the_matching_scheme(name: str) -> N
 
 def test_every_page_file_is_listed() -> None:
     assert sorted(PAGES.values()) == ["echo.html", "increment.html", "index.html"]
+
+
+def test_demo_router_serves_the_stylesheet_as_css() -> None:
+    response = demo_router().resolve(HTTPRequest(method="GET", target="/style.css", headers=()))
+    assert response.status == 200
+    assert ("Content-Type", "text/css; charset=utf-8") in response.headers
+    assert response.body == read_page("style.css")
+    assert ASSETS == {"/style.css": ("style.css", "text/css; charset=utf-8")}
+
+
+@pytest.mark.parametrize("name", ["index.html", "echo.html", "increment.html"])
+def test_pages_load_the_shared_stylesheet_and_nothing_from_elsewhere(name: str) -> None:
+    page = read_page(name).decode()
+    assert '<link rel="stylesheet" href="style.css">' in page
+    assert "http://" not in page and "https://" not in page  # works without a network
+
+
+@pytest.mark.parametrize("name", ["echo.html", "increment.html"])
+def test_demo_pages_link_back_to_the_index(name: str) -> None:
+    assert '<a href="/">' in read_page(name).decode()

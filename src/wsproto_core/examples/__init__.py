@@ -1,8 +1,9 @@
 """The built-in handlers and the demo pages they serve.
 
 :func:`demo_router` builds what ``python -m wsproto_core serve`` serves: the
-echo handler at ``/echo``, dumb-increment at ``/dumb-increment``, and the demo
-pages at ``/`` (index), ``/echo.html`` and ``/increment.html``.
+echo handler at ``/echo``, dumb-increment at ``/dumb-increment``, the demo
+pages at ``/`` (index), ``/echo.html`` and ``/increment.html``, and the
+stylesheet they share at ``/style.css``.
 """
 
 from __future__ import annotations
@@ -13,14 +14,17 @@ from ..handlers import DEFAULT_MAX_MESSAGE_SIZE, Router
 from .dumb_increment import DumbIncrementHandler
 from .echo import EchoHandler
 
-__all__ = ["PAGES", "DumbIncrementHandler", "EchoHandler", "demo_router", "read_page"]
+__all__ = ["ASSETS", "PAGES", "DumbIncrementHandler", "EchoHandler", "demo_router", "read_page"]
 
 PAGES = {"/": "index.html", "/echo.html": "echo.html", "/increment.html": "increment.html"}
 """The demo pages: request path to file name under ``examples/static``."""
 
+ASSETS = {"/style.css": ("style.css", "text/css; charset=utf-8")}
+"""What the pages load: request path to file name under ``examples/static`` and content type."""
+
 
 def read_page(name: str) -> bytes:
-    """Return the bytes of the demo page ``name`` (e.g. ``"echo.html"``)."""
+    """Return the bytes of the file ``name`` under ``examples/static`` (e.g. ``"echo.html"``)."""
     return (files(__package__) / "static" / name).read_bytes()
 
 
@@ -49,4 +53,6 @@ def demo_router(
     )
     for path, name in PAGES.items():
         router.page(path, read_page(name))
+    for path, (name, content_type) in ASSETS.items():
+        router.page(path, read_page(name), content_type)
     return router
