@@ -8,43 +8,196 @@ Commands:
 * ``connect URL``: an interactive client; each line of standard input is sent
   as a text message and each reply is printed.
 * ``demo``: a client and a server connection talking in memory, printed.
+
+Whatever goes wrong is reported as one line on standard error,
+``wsproto-core: error: ...``, never a traceback: exit status 2 for a usage error
+(a bad option or URL), 1 for a failure at run time (a port in use, a host that
+does not resolve, a refused connection, a TLS error).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import logging
 import multiprocessing
 import os
+import re
 import signal
 import socket
 import ssl
 import sys
 import threading
-from typing import TYPE_CHECKING, Any
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from .errors import HandshakeArgumentError, HandshakeRejected, InvalidHandshake, InvalidURI
+from .handlers import DEFAULT_MAX_MESSAGE_SIZE
+from .handshake.uri import parse_uri
+from .versions import SUPPORTED_VERSIONS
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
     from multiprocessing.synchronize import Event as ProcessEvent
 
+    from .asyncio import ClientWebSocket
     from .events import Event
     from .handlers import Router
 
 __all__ = ["main"]
 
+PROG = "wsproto-core"
+"""The program's name, at the start of every error line."""
 QUIET_PERIOD = 0.5
 """``connect``: seconds without a reply, after standard input ended, before closing."""
 MAX_WAIT = 5.0
 """``connect``: the longest wait for replies after standard input ended, in seconds."""
+OPEN_TIMEOUT = 10.0
+"""``connect``: seconds for the TCP, TLS and WebSocket handshakes together."""
+SHOWN_BODY = 200
+"""``connect``: the most characters of a refusal's body shown in the error line."""
+
+_VERSIONS = {str(version): version for version in SUPPORTED_VERSIONS}
+
+
+class _Failure(Exception):
+    """A failure to report as one line on standard error, with an exit status.
+
+    Attributes:
+        status: The exit status: 1 for a failure at run time, 2 for a usage error.
+    """
+
+    def __init__(self, message: str, status: int = 1) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+# -- describing failures ---------------------------------------------------------------
+
+
+def _netloc(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _lower_first(text: str) -> str:
+    """``"Address already in use"`` -> ``"address already in use"``, to follow a colon."""
+    return text[:1].lower() + text[1:]
+
+
+def _tls_reason(exc: ssl.SSLError) -> str:
+    """OpenSSL's words, without its codes: ``"wrong version number"``, ``"self-signed ..."``."""
+    if isinstance(exc, ssl.SSLCertVerificationError) and exc.verify_message:
+        return exc.verify_message
+    # "[SSL: WRONG_VERSION_NUMBER] wrong version number (_ssl.c:1006)" -> "wrong version number"
+    return re.sub(r"^\[[^]]*\]\s*|\s*\(_ssl\.c:\d+\)$", "", str(exc.args[-1]))
+
+
+def _os_reason(exc: OSError) -> str:
+    """What went wrong, in the words of the C library, without errno numbers or addresses."""
+    if isinstance(exc, ssl.SSLError):
+        return f"TLS error: {_tls_reason(exc)}"
+    if isinstance(exc, socket.gaierror) and exc.strerror:
+        return _lower_first(exc.strerror)
+    if exc.errno is not None and exc.errno > 0:
+        # asyncio rewrites strerror ("Connect call failed (...)"): the errno says it plainly.
+        return _lower_first(os.strerror(exc.errno))
+    return str(exc)
+
+
+def _one_line(text: str, limit: int = SHOWN_BODY) -> str:
+    """``text`` on one line: whitespace runs become one space, other controls ``?``."""
+    line = "".join(c if c.isprintable() else "?" for c in " ".join(text.split()))
+    return line if len(line) <= limit else line[: limit - 3] + "..."
+
+
+def _refusal(exc: HandshakeRejected) -> str:
+    """``HTTP 403: <the body's text>``, or ``HTTP 404 Not Found`` when the body is not text."""
+    content_type = next((v for k, v in exc.headers if k.lower() == "content-type"), "text/plain")
+    text = ""
+    if content_type.lower().startswith("text/plain"):
+        text = _one_line(exc.body.decode("utf-8", "replace"))
+    if text:
+        return f"HTTP {exc.status}: {text}"
+    try:
+        return f"HTTP {exc.status} {HTTPStatus(exc.status or 0).phrase}"
+    except ValueError:
+        return f"HTTP {exc.status}"
+
+
+# -- argument types: a bad value is a usage error ----------------------------------------
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port {port} is out of range 0-65535")
+    return port
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _websocket_url(text: str) -> str:
+    try:
+        parse_uri(text)
+    except InvalidURI as exc:
+        scheme, sep, rest = text.partition("://")
+        guess = {"http": "ws", "https": "wss"}.get(scheme.lower()) if sep else "ws"
+        hint = ""
+        if guess is not None:
+            fixed = f"{guess}://{rest if sep else text}"
+            hint = f"; did you mean {fixed!r}?" if _is_websocket_url(fixed) else ""
+        raise argparse.ArgumentTypeError(f"{exc}{hint}") from None
+    return text
+
+
+def _is_websocket_url(text: str) -> bool:
+    try:
+        parse_uri(text)
+    except InvalidURI:
+        return False
+    return True
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line: ``wsproto-core: error: ...``."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print ``message`` as one line on standard error and exit with status 2."""
+        self.exit(2, f"{PROG}: error: {message}\n")
+
+
+# -- serve ------------------------------------------------------------------------------
 
 
 def _tls_context(args: argparse.Namespace) -> ssl.SSLContext | None:
     if not args.tls_cert:
         return None
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(args.tls_cert, args.tls_key)
-    return context
+    try:
+        context.load_cert_chain(args.tls_cert, args.tls_key)
+    except ssl.SSLError as exc:
+        why = f"not a PEM certificate and its key ({_tls_reason(exc)})"
+    except OSError as exc:
+        why = _os_reason(exc)
+    else:
+        return context
+    raise _Failure(f"cannot load the TLS certificate {args.tls_cert} and key {args.tls_key}: {why}")
+
+
+def _listen_failure(host: str, port: int, exc: OSError) -> _Failure:
+    return _Failure(f"cannot listen on {_netloc(host, port)}: {_os_reason(exc)}")
 
 
 def _router(args: argparse.Namespace) -> Router:
@@ -55,8 +208,7 @@ def _router(args: argparse.Namespace) -> Router:
 
 def _announce(host: str, port: int, tls: bool) -> None:
     scheme = "https" if tls else "http"
-    shown = f"[{host}]" if ":" in host else host
-    print(f"serving on {scheme}://{shown}:{port}/", flush=True)
+    print(f"serving on {scheme}://{_netloc(host, port)}/", flush=True)
 
 
 def _stop_on_signals(stop: threading.Event) -> None:
@@ -65,7 +217,10 @@ def _stop_on_signals(stop: threading.Event) -> None:
 
 
 async def _serve_asyncio(
-    args: argparse.Namespace, port: int, ready: ProcessEvent | None, announce: bool
+    args: argparse.Namespace,
+    context: ssl.SSLContext | None,
+    port: int,
+    ready: ProcessEvent | None,
 ) -> None:
     from .asyncio import serve
 
@@ -73,61 +228,70 @@ async def _serve_asyncio(
     stop = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    context = _tls_context(args)
     server = serve(_router(args), args.host, port, ssl=context, reuse_port=ready is not None)
+    try:
+        await server.start()
+    except OSError as exc:
+        raise _listen_failure(args.host, port, exc) from exc
     async with server:
-        if announce:
+        if ready is None:
             _announce(args.host, server.port, context is not None)
-        if ready is not None:
+        else:
             ready.set()
         await stop.wait()
         logging.info("shutting down")
 
 
-def _serve_threads(args: argparse.Namespace, port: int, announce: bool) -> None:
+def _serve_threads(args: argparse.Namespace, context: ssl.SSLContext | None) -> None:
     from .sync import serve
 
-    context = _tls_context(args)
-    server = serve(_router(args), args.host, port, ssl=context)
+    try:
+        server = serve(_router(args), args.host, args.port, ssl=context)
+    except OSError as exc:
+        raise _listen_failure(args.host, args.port, exc) from exc
     stop = threading.Event()
     _stop_on_signals(stop)
     thread = threading.Thread(target=server.serve_forever, name="wsproto-core-serve")
     thread.start()
-    if announce:
-        _announce(args.host, server.port, context is not None)
+    _announce(args.host, server.port, context is not None)
     stop.wait()
     logging.info("shutting down")
     server.shutdown()
     thread.join()
 
 
-def _worker(args: argparse.Namespace, port: int, ready: ProcessEvent) -> None:
+def _worker(
+    args: argparse.Namespace, context: ssl.SSLContext | None, port: int, ready: ProcessEvent
+) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s [%(process)d] %(message)s")
-    asyncio.run(_serve_asyncio(args, port, ready, announce=False))
+    asyncio.run(_serve_asyncio(args, context, port, ready))
 
 
-def _serve_workers(args: argparse.Namespace) -> None:
+def _serve_workers(args: argparse.Namespace, context: ssl.SSLContext | None) -> None:
     """Run ``args.workers`` asyncio server processes sharing one port with ``SO_REUSEPORT``."""
     # Reserve the port first, so that ``--port 0`` gives every worker the same one.
     family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as reserve:
         reserve.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        reserve.bind((args.host, args.port))
+        try:
+            reserve.bind((args.host, args.port))
+        except OSError as exc:
+            raise _listen_failure(args.host, args.port, exc) from exc
         port = reserve.getsockname()[1]
-        context = multiprocessing.get_context("fork")
+        fork = multiprocessing.get_context("fork")
         workers = []
         for _ in range(args.workers):
-            ready = context.Event()
-            process = context.Process(target=_worker, args=(args, port, ready), daemon=True)
+            ready = fork.Event()
+            process = fork.Process(target=_worker, args=(args, context, port, ready), daemon=True)
             process.start()
             workers.append((process, ready))
         for process, ready in workers:
             while not ready.wait(0.1):
                 if not process.is_alive():
-                    raise SystemExit(f"worker {process.pid} failed to start")
+                    raise _Failure(f"worker {process.pid} failed to start")
     stop = threading.Event()
     _stop_on_signals(stop)
-    _announce(args.host, port, bool(args.tls_cert))
+    _announce(args.host, port, context is not None)
     stop.wait()
     for process, _ in workers:
         if process.pid is not None:
@@ -137,18 +301,27 @@ def _serve_workers(args: argparse.Namespace) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     if bool(args.tls_cert) != bool(args.tls_key):
-        raise SystemExit("--tls-cert and --tls-key go together")
+        raise _Failure("--tls-cert and --tls-key go together", 2)
+    if args.workers > 1 and args.threads:
+        raise _Failure("--workers runs asyncio processes; it does not combine with --threads", 2)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    context = _tls_context(args)
+    try:
+        # Each flavour would resolve the host too, but words its failure differently.
+        socket.getaddrinfo(args.host, args.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except OSError as exc:
+        raise _listen_failure(args.host, args.port, exc) from exc
     if args.workers > 1:
-        if args.threads:
-            raise SystemExit("--workers runs asyncio processes; it does not combine with --threads")
-        _serve_workers(args)
+        _serve_workers(args, context)
     elif args.threads:
-        _serve_threads(args, args.port, announce=True)
+        _serve_threads(args, context)
     else:
-        asyncio.run(_serve_asyncio(args, args.port, None, announce=True))
+        asyncio.run(_serve_asyncio(args, context, args.port, None))
     return 0
+
+
+# -- connect ----------------------------------------------------------------------------
 
 
 def _show(message: str | bytes) -> str:
@@ -157,22 +330,53 @@ def _show(message: str | bytes) -> str:
     return f"<binary {len(message)} bytes: {message.hex(' ')}>"
 
 
-async def _connect(args: argparse.Namespace) -> int:
-    from .asyncio import ConnectionClosed, InvalidHandshake, connect
+async def _open(args: argparse.Namespace) -> ClientWebSocket:
+    """Connect, or raise :class:`_Failure` saying why not."""
+    from .asyncio import connect
 
+    uri = parse_uri(args.url)
+    where = _netloc(uri.host, uri.port)
     try:
-        ws = await connect(
+        return await connect(
             args.url,
             subprotocols=args.subprotocol or (),
             origin=args.origin,
-            version=_version(args.version),
+            version=_VERSIONS[args.version],
+            open_timeout=OPEN_TIMEOUT,
         )
-    except (OSError, InvalidHandshake, asyncio.TimeoutError) as exc:
-        print(f"connection failed: {exc}", file=sys.stderr)
-        return 1
-    print(
-        f"connected (version {ws.protocol_version}, subprotocol {ws.subprotocol})", file=sys.stderr
-    )
+    except HandshakeArgumentError as exc:
+        raise _Failure(str(exc), 2) from exc
+    except HandshakeRejected as exc:
+        why = _refusal(exc)
+    except InvalidHandshake as exc:
+        why = f"invalid handshake from {where}: {exc.reason}"
+    except asyncio.TimeoutError:
+        why = f"{where}: no handshake within {OPEN_TIMEOUT:g} seconds"
+    except OSError as exc:
+        why = f"{where}: {_os_reason(exc)}"
+    raise _Failure(f"connection failed: {why}")
+
+
+def _read_lines(loop: asyncio.AbstractEventLoop, lines: asyncio.Queue[str | None]) -> None:
+    """Standard input, line by line, into ``lines``; ``None`` at its end.
+
+    This runs in a daemon thread: a blocked read never holds up the exit (after
+    Ctrl-C, or when the server closed first).
+    """
+    if isinstance(sys.stdin, io.TextIOWrapper):
+        sys.stdin.reconfigure(errors="replace")  # bytes that are not text are sent as U+FFFD
+    try:
+        while line := sys.stdin.readline():
+            loop.call_soon_threadsafe(lines.put_nowait, line)
+        loop.call_soon_threadsafe(lines.put_nowait, None)
+    except RuntimeError:
+        return  # the event loop is closed: the command is over
+
+
+async def _session(ws: ClientWebSocket) -> None:
+    """Send standard input's lines, print the replies; close when both are done."""
+    from .asyncio import ConnectionClosed
+
     loop = asyncio.get_running_loop()
     received = 0
 
@@ -190,11 +394,22 @@ async def _connect(args: argparse.Namespace) -> int:
             await ws.close()
 
     printer = loop.create_task(print_replies())
-    try:
-        while line := await loop.run_in_executor(None, sys.stdin.readline):
+    lines: asyncio.Queue[str | None] = asyncio.Queue()
+    threading.Thread(target=_read_lines, args=(loop, lines), daemon=True).start()
+    while not printer.done():
+        # Wait for a line, or for the server to close first.
+        next_line = loop.create_task(lines.get())
+        await asyncio.wait((next_line, printer), return_when=asyncio.FIRST_COMPLETED)
+        if not next_line.done():
+            next_line.cancel()
+            break
+        line = next_line.result()
+        if line is None:
+            break
+        try:
             await ws.send(line.rstrip("\n"))
-    except ConnectionClosed:
-        pass
+        except ConnectionClosed:
+            break
     # Standard input ended: close once the replies stop coming for a quiet period
     # (or after MAX_WAIT, for a server that never stops talking).
     seen, waited = -1, 0.0
@@ -204,12 +419,22 @@ async def _connect(args: argparse.Namespace) -> int:
         waited += QUIET_PERIOD
     await ws.close()
     await printer
+
+
+async def _connect(args: argparse.Namespace) -> int:
+    ws = await _open(args)
+    print(
+        f"connected (version {ws.protocol_version}, subprotocol {ws.subprotocol})", file=sys.stderr
+    )
+    try:
+        await _session(ws)
+    finally:
+        await ws.close()  # also after Ctrl-C
     print(f"closed {ws.close_code} {ws.close_reason}".rstrip(), file=sys.stderr)
     return 0
 
 
-def _version(text: str) -> Any:
-    return int(text) if text.isdigit() else text
+# -- demo -------------------------------------------------------------------------------
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -257,40 +482,151 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- the parser -------------------------------------------------------------------------
+
+_DESCRIPTION = """\
+wsproto-core is the command line of wsproto_core, a sans-IO WebSocket library
+(RFC 6455 and the hixie drafts): run its demo server, talk to a WebSocket
+server from the terminal, or watch a client and a server exchange a handshake
+and frames in memory."""
+
+_EPILOG = """\
+examples:
+  wsproto-core serve                 then open http://127.0.0.1:8765/
+  wsproto-core connect ws://127.0.0.1:8765/echo
+  wsproto-core connect --subprotocol dumb-increment-protocol \\
+      ws://127.0.0.1:8765/dumb-increment
+  wsproto-core demo
+
+Errors are one line on standard error; the exit status is 2 for a usage error
+and 1 for a failure at run time."""
+
+_SERVE = """\
+Serve the demo: echo at /echo, dumb-increment at /dumb-increment (with the
+dumb-increment-protocol subprotocol) and their pages at /, /echo.html and
+/increment.html. One line is logged per connection; SIGINT or SIGTERM closes
+every connection with 1001 and exits."""
+
+_CONNECT = """\
+Connect to a WebSocket server, send each line of standard input as a text
+message and print each message received (binary ones in hex). Once standard
+input ends, close when no reply came for half a second (after 5 seconds at
+most)."""
+
+_DEMO = """\
+Run a client and a server connection in memory and print what they send each
+other: the opening handshake, a text and a binary message, a ping and its pong,
+and the closing handshake."""
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="wsproto-core", description=__doc__.splitlines()[0])
-    commands = parser.add_subparsers(dest="command", required=True)
-
-    serve = commands.add_parser("serve", help="run the demo server (echo, dumb-increment, pages)")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8765, help="0 picks a free port")
-    serve.add_argument("--max-message-size", type=int, default=32 * 2**20, metavar="N")
-    serve.add_argument("--allow-draft75", action="store_true", help="serve draft-hixie-75 too")
-    serve.add_argument("--threads", action="store_true", help="use the threading adapter")
-    serve.add_argument(
-        "--workers", type=int, default=1, metavar="N", help="processes (SO_REUSEPORT)"
+    raw = argparse.RawDescriptionHelpFormatter
+    parser = _Parser(prog=PROG, description=_DESCRIPTION, epilog=_EPILOG, formatter_class=raw)
+    commands = parser.add_subparsers(
+        dest="command",
+        metavar="COMMAND",
+        title="commands",
+        help=f"one of these; '{PROG} COMMAND --help' tells more",
     )
-    serve.add_argument("--tls-cert", metavar="FILE", help="serve wss:// with this certificate")
-    serve.add_argument("--tls-key", metavar="FILE", help="the certificate's private key")
 
-    connect = commands.add_parser("connect", help="an interactive client")
-    connect.add_argument("url", help="ws:// or wss:// URL")
-    connect.add_argument("--subprotocol", action="append", help="offer it (repeatable)")
-    connect.add_argument("--origin")
-    connect.add_argument("--version", default="13", help="13, 8, 7, hixie-76 or hixie-75")
+    serve = commands.add_parser(
+        "serve", help="run the demo server (echo, dumb-increment, pages)", description=_SERVE
+    )
+    serve.formatter_class = raw
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="the address to listen on (default: %(default)s)"
+    )
+    serve.add_argument(
+        "--port",
+        type=_port,
+        default=8765,
+        help="the port to listen on; 0 picks a free one (default: %(default)s)",
+    )
+    serve.add_argument(
+        "--max-message-size",
+        type=_positive,
+        default=DEFAULT_MAX_MESSAGE_SIZE,
+        metavar="BYTES",
+        help="the largest message accepted; a bigger one closes the connection with 1009 "
+        f"(default: %(default)s, {DEFAULT_MAX_MESSAGE_SIZE / 2**20:g} MiB)",
+    )
+    serve.add_argument(
+        "--allow-draft75", action="store_true", help="serve draft-hixie-75 clients too"
+    )
+    serve.add_argument(
+        "--threads",
+        action="store_true",
+        help="use the threading adapter (a thread per connection) instead of asyncio",
+    )
+    serve.add_argument(
+        "--workers",
+        type=_positive,
+        default=1,
+        metavar="N",
+        help="run N asyncio processes sharing the port with SO_REUSEPORT (default: %(default)s)",
+    )
+    serve.add_argument(
+        "--tls-cert",
+        metavar="FILE",
+        help="serve wss:// (and the pages over https://) with this PEM certificate chain",
+    )
+    serve.add_argument("--tls-key", metavar="FILE", help="the PEM private key of --tls-cert")
 
-    commands.add_parser("demo", help="a client and a server talking in memory")
+    connect = commands.add_parser(
+        "connect", help="talk to a WebSocket server from the terminal", description=_CONNECT
+    )
+    connect.formatter_class = raw
+    connect.add_argument(
+        "url", type=_websocket_url, help="the ws:// or wss:// URL, e.g. ws://127.0.0.1:8765/echo"
+    )
+    connect.add_argument(
+        "--subprotocol",
+        action="append",
+        metavar="NAME",
+        help="offer this subprotocol (repeat to offer several, in preference order)",
+    )
+    connect.add_argument(
+        "--origin", help="send this Origin header, e.g. http://example.com (default: none)"
+    )
+    connect.add_argument(
+        "--version",
+        default="13",
+        choices=_VERSIONS,
+        help="the protocol: RFC 6455 (13), its drafts 8 and 7, or a hixie draft "
+        "(default: %(default)s)",
+    )
+
+    demo = commands.add_parser(
+        "demo", help="a client and a server talking in memory", description=_DEMO
+    )
+    demo.formatter_class = raw
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the exit status."""
-    args = _parser().parse_args(argv)
-    if args.command == "serve":
-        return _serve(args)
-    if args.command == "connect":
-        return asyncio.run(_connect(args))
-    return _demo(args)
+    """Run the command line; return the exit status.
+
+    Raises:
+        SystemExit: For ``--help`` (status 0) and for a usage error (status 2,
+            after the one-line error): a bad option, option value or URL.
+    """
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.error(f"a command is needed: serve, connect or demo (see '{PROG} --help')")
+    try:
+        if args.command == "serve":
+            return _serve(args)
+        if args.command == "connect":
+            return asyncio.run(_connect(args))
+        return _demo(args)
+    except _Failure as failure:
+        if failure.status == 2:
+            parser.error(str(failure))
+        print(f"{PROG}: error: {failure}", file=sys.stderr)
+        return failure.status
+    except KeyboardInterrupt:
+        return 130  # Ctrl-C: 128 + SIGINT, as shells report it
 
 
 if __name__ == "__main__":
