@@ -524,6 +524,14 @@ def test_websocket_request_is_still_a_request_when_plain_http_is_accepted() -> N
     accepted(ws(), accept_plain_http=True)
 
 
+def test_a_204_response_has_no_content_length() -> None:
+    # RFC 9110 §8.6: a server MUST NOT send Content-Length in a 204 response.
+    handshake = ServerHandshake(accept_plain_http=True)
+    handshake.receive_data(http("Host: h"))
+    response = handshake.reject(204, [("Content-Length", "0")])
+    assert response == b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n"
+
+
 def test_reject_answers_a_plain_request_with_a_body() -> None:
     handshake = ServerHandshake(accept_plain_http=True)
     handshake.receive_data(http("Host: h"))

@@ -112,9 +112,7 @@ class ServerWebSocket(WebSocket):
             assert server._router is not None
             response = server._router.resolve(event)
             self._respond(response)
-            logger.info(
-                "%s %s %s status=%s", self.remote_address, event.method, event.path, response.status
-            )
+            log_connection(logger, self.remote_address, event, response.status, None, None, "")
         elif isinstance(event, HandshakeFailed):
             self._handshake_done(event.status)
             logger.info("%s: handshake failed: %s", self.remote_address, event.reason)

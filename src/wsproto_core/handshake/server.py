@@ -531,7 +531,9 @@ class ServerHandshake:
         # RFC 9110 §7.8: a sender of Upgrade lists "upgrade" in Connection too.
         upgrade = any(name.lower() == "upgrade" for name, _ in kept)
         connection = "Upgrade, close" if upgrade else "close"
-        framing = [("Content-Length", str(len(body))), ("Connection", connection)]
+        framing = [("Connection", connection)]
+        if status != 204:  # RFC 9110 §8.6: no Content-Length in a 204 response
+            framing.insert(0, ("Content-Length", str(len(body))))
         event = response_event(status, kept, framing)
         data = self._h11.send(event) or b""
         if body and self._method != "HEAD":

@@ -72,8 +72,9 @@ def parse_uri(url: str) -> WebSocketURI:
     try:
         parts = urlsplit(url)
         port = parts.port
-    except ValueError as exc:
-        raise InvalidURI(url, str(exc)) from exc
+    except ValueError as exc:  # urllib's words: "Port out of range 0-65535", "Invalid IPv6 URL"
+        message = str(exc)
+        raise InvalidURI(url, message[:1].lower() + message[1:]) from exc
     scheme = parts.scheme.lower()
     if scheme not in ("ws", "wss"):
         raise InvalidURI(url, "the scheme must be ws or wss")
