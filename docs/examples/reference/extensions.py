@@ -1,0 +1,70 @@
+"""Examples for the reference page of wsproto_core.extensions (run by the tests).
+
+A toy extension, to show the interface: it inverts every bit of the payload of
+data frames and marks them with RSV1. permessage-deflate will be the first real one.
+"""
+
+# [extension]
+from wsproto_core.extensions import Extension
+
+
+class Invert(Extension):
+    name = "x-invert"
+    rsv_bits = 0x40  # RSV1 marks the frames it transformed
+
+    def encode(self, opcode, payload, fin):
+        return 0x40, bytes(byte ^ 0xFF for byte in payload)
+
+    def decode(self, opcode, rsv, payload, fin):
+        if rsv & 0x40:
+            return bytes(byte ^ 0xFF for byte in payload)
+        return payload
+
+
+# [end]
+
+
+# [factories]
+from wsproto_core.extensions import ClientExtensionFactory, ServerExtensionFactory
+
+
+class InvertOffer(ClientExtensionFactory):
+    name = "x-invert"
+
+    def offer(self):
+        return ()  # no parameters: "Sec-WebSocket-Extensions: x-invert"
+
+    def accept(self, response):
+        return Invert()
+
+
+class InvertAnswer(ServerExtensionFactory):
+    name = "x-invert"
+
+    def accept(self, offer):
+        return (), Invert()  # response parameters, and the extension
+
+
+# [end]
+
+
+# [negotiation]
+from wsproto_core import ClientConnection, ServerConnection, TextMessage
+
+client = ClientConnection("ws://example.com/", extensions=[InvertOffer()])
+server = ServerConnection(extensions=[InvertAnswer()])
+server.receive_data(client.data_to_send())
+(request,) = server.events()
+assert request.extensions == ("x-invert",)
+server.accept()
+client.receive_data(server.data_to_send())
+(accept,) = client.events()
+assert accept.extensions == ("x-invert",)
+assert [extension.name for extension in server.extensions] == ["x-invert"]
+
+client.send_text("Hi")
+frame = client.data_to_send()
+assert frame[0] == 0x81 | 0x40  # FIN, RSV1, text
+server.receive_data(frame)
+assert list(server.events()) == [TextMessage("Hi")]
+# [end]
