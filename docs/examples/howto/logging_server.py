@@ -12,7 +12,9 @@ async def echo(ws):
 
 
 async def main(host="localhost", port=8765):
-    logging.basicConfig(format="%(asctime)s %(name)s %(message)s", level=logging.INFO)
+    # The time, then the message: one line per connection, at its end.
+    logging.basicConfig(format="%(asctime)s %(message)s", datefmt="%X")
+    logging.getLogger("wsproto_core").setLevel(logging.INFO)
     async with serve(echo, host, port) as server:
         print(f"Listening on ws://{host}:{server.port}/", flush=True)
         await server.serve_forever()
