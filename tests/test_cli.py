@@ -87,6 +87,12 @@ def run_cli(*args: str) -> tuple[int, str]:
     return result.returncode, result.stderr
 
 
+def _default_sigint() -> None:
+    """In the child: Ctrl-C as a terminal delivers it, even when this suite runs with SIGINT
+    ignored (a background job of a non-interactive shell, as CI may run it)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def connect_process(url: str) -> tuple[subprocess.Popen[str], str]:
     """Start ``connect URL`` with stdin left open; return it once it printed its first line."""
     process = subprocess.Popen(
@@ -95,6 +101,7 @@ def connect_process(url: str) -> tuple[subprocess.Popen[str], str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_default_sigint,
     )
     assert process.stderr is not None
     return process, process.stderr.readline()

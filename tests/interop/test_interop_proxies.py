@@ -2,7 +2,7 @@
 
 The ``proxy`` fixture puts each proxy kind in front of each of our servers; ``/ws/X`` on
 the proxy reaches the server's ``/X`` (the configurations are the ones
-``docs/deployment.rst`` shows). Node's ws and Chromium are the clients.
+``docs/howto/deployment.rst`` shows). Node's ws and Chromium are the clients.
 """
 
 from __future__ import annotations
