@@ -286,25 +286,8 @@ def test_serve_workers_share_the_port() -> None:
     assert status == 0, err
 
 
-@pytest.fixture(scope="module")
-def tls_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A self-signed certificate for 127.0.0.1 and its key."""
-    directory = tmp_path_factory.mktemp("tls")
-    cert, key = directory / "cert.pem", directory / "key.pem"
-    subprocess.run(
-        [
-            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-            "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1",
-            "-keyout", str(key), "-out", str(cert),
-        ],
-        check=True,
-        capture_output=True,
-    )  # fmt: skip
-    return cert, key
-
-
-def test_serve_over_tls(tls_files: tuple[Path, Path]) -> None:
-    cert, key = tls_files
+def test_serve_over_tls(tls_certificate: tuple[Path, Path]) -> None:
+    cert, key = tls_certificate
     server = ServeProcess("--tls-cert", str(cert), "--tls-key", str(key), scheme="https")
     try:
 
@@ -522,8 +505,8 @@ def test_connect_over_tls_to_a_plain_server_says_tls_failed() -> None:
     )
 
 
-def test_connect_to_an_untrusted_certificate_says_why(tls_files: tuple[Path, Path]) -> None:
-    cert, key = tls_files
+def test_connect_to_an_untrusted_certificate_says_why(tls_certificate: tuple[Path, Path]) -> None:
+    cert, key = tls_certificate
     server = ServeProcess("--tls-cert", str(cert), "--tls-key", str(key), scheme="https")
     try:
         status, err = run_cli("connect", server.url("/echo", "wss"))

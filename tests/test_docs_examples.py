@@ -396,25 +396,10 @@ def test_auth_server_takes_the_token_from_the_query_string_too(output: Output) -
 # -- how-to: TLS ---------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """The self-signed certificate the TLS how-to tells how to make: (cert, key)."""
-    directory = tmp_path_factory.mktemp("tls")
-    cert, key = directory / "cert.pem", directory / "key.pem"
-    subprocess.run(
-        [
-            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-            "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
-            "-keyout", str(key), "-out", str(cert),
-        ],
-        check=True,
-        capture_output=True,
-    )  # fmt: skip
-    return cert, key
-
-
-def test_tls_client_talks_to_the_tls_server(output: Output, certificate: tuple[Path, Path]) -> None:
-    cert, key = certificate
+def test_tls_client_talks_to_the_tls_server(
+    output: Output, tls_certificate: tuple[Path, Path]
+) -> None:
+    cert, key = tls_certificate
     server = load("howto/tls_server.py")
     with running(output, server.main, certfile=str(cert), keyfile=str(key)) as port:
         assert output.text.startswith("Listening on wss://")
@@ -425,9 +410,9 @@ def test_tls_client_talks_to_the_tls_server(output: Output, certificate: tuple[P
 
 
 def test_tls_server_is_refused_by_a_client_that_does_not_trust_it(
-    output: Output, certificate: tuple[Path, Path]
+    output: Output, tls_certificate: tuple[Path, Path]
 ) -> None:
-    cert, key = certificate
+    cert, key = tls_certificate
 
     async def attempt(port: int) -> None:
         with pytest.raises(ssl.SSLCertVerificationError):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import socket
 import ssl
-import subprocess
 import threading
 from typing import TYPE_CHECKING
 
@@ -134,33 +133,16 @@ def test_draft76_client_keeps_connection_without_keepalive_pings() -> None:
 # -- TLS -----------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A self-signed certificate for 127.0.0.1: (certificate, key)."""
-    directory = tmp_path_factory.mktemp("tls")
-    cert, key = directory / "cert.pem", directory / "key.pem"
-    subprocess.run(
-        [
-            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-            "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-            "-keyout", str(key), "-out", str(cert),
-        ],
-        check=True,
-        capture_output=True,
-    )  # fmt: skip
-    return cert, key
-
-
-def tls_contexts(certificate: tuple[Path, Path]) -> tuple[ssl.SSLContext, ssl.SSLContext]:
-    cert, key = certificate
+def tls_contexts(tls_certificate: tuple[Path, Path]) -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    cert, key = tls_certificate
     server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     server.load_cert_chain(cert, key)
     client = ssl.create_default_context(cafile=str(cert))
     return server, client
 
 
-def test_wss_round_trip(certificate: tuple[Path, Path]) -> None:
-    server_tls, client_tls = tls_contexts(certificate)
+def test_wss_round_trip(tls_certificate: tuple[Path, Path]) -> None:
+    server_tls, client_tls = tls_contexts(tls_certificate)
     with (
         running(echo, ssl=server_tls) as server,
         connect(f"wss://127.0.0.1:{server.port}/", ssl=client_tls) as client,
@@ -173,15 +155,17 @@ def test_wss_round_trip(certificate: tuple[Path, Path]) -> None:
     assert client.close_code == 1000
 
 
-def test_wss_server_refuses_a_failed_tls_handshake(certificate: tuple[Path, Path]) -> None:
-    server_tls, _ = tls_contexts(certificate)
+def test_wss_server_refuses_a_failed_tls_handshake(tls_certificate: tuple[Path, Path]) -> None:
+    server_tls, _ = tls_contexts(tls_certificate)
     untrusting = ssl.create_default_context()
     with running(echo, ssl=server_tls) as server, pytest.raises(ssl.SSLError):
         connect(f"wss://127.0.0.1:{server.port}/", ssl=untrusting)
 
 
-def test_wss_open_timeout_covers_a_stalled_tls_handshake(certificate: tuple[Path, Path]) -> None:
-    server_tls, _ = tls_contexts(certificate)
+def test_wss_open_timeout_covers_a_stalled_tls_handshake(
+    tls_certificate: tuple[Path, Path],
+) -> None:
+    server_tls, _ = tls_contexts(tls_certificate)
     with running(echo, ssl=server_tls, open_timeout=0.05) as server:
         sock = socket.create_connection(("127.0.0.1", server.port), timeout=WAIT)
         assert sock.recv(1) == b""
