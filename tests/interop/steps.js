@@ -35,8 +35,11 @@ globalThis.interopRunSteps = async function interopRunSteps(socket, steps, extra
     const digest = await globalThis.crypto.subtle.digest("SHA-256", bytes);
     return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
   };
+  // Run the waiters registered so far once each. A waiter whose condition does not hold yet
+  // registers itself again for the next event: taking the list first keeps that from
+  // spinning here forever (a counter tick arriving while the close step waits did).
   const wake = () => {
-    while (waiters.length) waiters.shift()();
+    for (const check of waiters.splice(0)) check();
   };
   const until = (ready, what) =>
     new Promise((resolve, reject) => {

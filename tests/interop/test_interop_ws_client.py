@@ -72,6 +72,19 @@ def test_ws_client_fragmented_message_is_reassembled(
     )
 
 
+def test_step_runner_waits_for_the_close_while_messages_still_arrive(
+    node: NodeRunner, backend: Backend
+) -> None:
+    # The close follows the send in the same JavaScript task, so the echo arrives while
+    # the runner waits for the close event: an event that does not end a wait must leave
+    # it waiting (the runner once spun forever there, and a test hung for 60 s).
+    result = node.run(
+        "ws_client.mjs",
+        {"url": backend.ws_url("echo"), "steps": [{"send": "text", "data": "x"}, {"close": 1000}]},
+    )
+    assert result["results"][1]["closed"]["code"] == 1000
+
+
 def test_ws_client_ping_gets_its_pong(node: NodeRunner, backend: Backend) -> None:
     result = node.run(
         "ws_client.mjs",
