@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from wsproto_core.errors import HandshakeError, InvalidState
 from wsproto_core.events import HTTPRequest, Request
@@ -328,6 +332,45 @@ def test_headers_over_max_size_arriving_in_pieces_are_refused_with_431() -> None
 def test_headers_over_max_size_arriving_whole_are_refused_with_431() -> None:
     error = refused(ws("X-Filler: " + "a" * 2000), max_size=1024)  # type: ignore[arg-type]
     assert error.status == 431
+
+
+def request_of_size(size: int) -> bytes:
+    """An RFC 6455 request whose head (request line to blank line) is ``size`` bytes."""
+    head = ws("X-Filler: ")
+    return head[:-4] + b"a" * (size - len(head)) + b"\r\n\r\n"
+
+
+def head_outcome(data: bytes, cuts: list[int]) -> int:
+    """Feed ``data`` cut after each offset in ``cuts``; 101 if the request is read, else the
+    refusal's status."""
+    handshake = ServerHandshake(max_size=1024)
+    bounds = [0, *sorted(set(cuts)), len(data)]
+    try:
+        for start, end in itertools.pairwise(bounds):
+            if end > start:
+                handshake.receive_data(data[start:end])
+    except HandshakeError as exc:
+        return exc.status or 400
+    assert isinstance(handshake.event, Request)
+    return 101
+
+
+@pytest.mark.parametrize("size", [1020, 1023, 1024, 1025, 1026, 1027, 1100])
+def test_the_head_size_limit_does_not_depend_on_how_the_bytes_arrive(size: int) -> None:
+    # One rule: a head of at most max_size bytes is read, a longer one is refused with 431,
+    # whether it comes whole, with its last byte alone, or byte by byte.
+    data = request_of_size(size)
+    assert len(data) == size
+    expected = 431 if size > 1024 else 101
+    for cuts in ([], [size - 1], list(range(1, size))):
+        assert head_outcome(data, cuts) == expected, (size, cuts[:3])
+
+
+@given(size=st.integers(900, 1200), cuts=st.lists(st.integers(1, 1199), max_size=8))
+def test_any_chunking_of_a_head_meets_the_same_size_limit(size: int, cuts: list[int]) -> None:
+    data = request_of_size(size)
+    expected = 431 if size > 1024 else 101
+    assert head_outcome(data, [cut for cut in cuts if cut < size]) == expected
 
 
 def test_websocket_request_with_another_method_is_refused_with_405() -> None:

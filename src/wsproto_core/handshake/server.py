@@ -84,6 +84,7 @@ class ServerHandshake:
         "_offers",
         "_parts",
         "_pending",
+        "_received",
         "_responded",
         "_secure",
         "_subprotocols",
@@ -129,6 +130,7 @@ class ServerHandshake:
         self._key3 = b""
         self._offers: list[ExtensionItem] = []
         self._pending: Request | None = None
+        self._received = 0  # bytes given to h11, to measure the request head exactly
         self._error: HandshakeError | None = None
         self._responded = False
         self.event: Request | HTTPRequest | None = None
@@ -261,6 +263,7 @@ class ServerHandshake:
             # EOF before the request is complete. h11 is not told: it would
             # then refuse to write the response that answers this error.
             raise HandshakeError(_EOF_REASON, 400)
+        self._received += len(data)
         self._h11.receive_data(data)
         while True:
             try:
@@ -308,10 +311,11 @@ class ServerHandshake:
         target = request.target.decode("latin-1")
         headers = decode_headers(request.headers.raw_items())
         self._method = method
-        size = len(method) + len(target) + 11 + sum(len(k) + len(v) + 4 for k, v in headers)
+        # The head's bytes as they came: all that h11 was given less what it has not read.
+        # h11 refuses a head still incomplete past max_size; this refuses one that came
+        # whole, so the limit is the same however the bytes were cut.
+        size = self._received - len(self._h11.trailing_data[0])
         if size > self._max_size:
-            # h11 bounds only what it must buffer; a request that arrived
-            # whole is measured here, so the limit does not depend on chunking.
             raise HandshakeError(f"request headers larger than {self._max_size} bytes", 431)
         if "websocket" not in comma_tokens(headers, "Upgrade"):
             return self._plain_request(method, target, headers)
