@@ -1,4 +1,4 @@
-"""Compare the RFC 6455 receive path with websockets, wsproto and aiohttp.
+"""Compare the RFC 6455 receive path and the server handshake with websockets, wsproto, aiohttp.
 
 Run with ``python benchmarks/compare.py`` (``--quick`` for fewer repeats). Every
 library parses the SAME bytes, server side (masked frames), in one process run;
@@ -35,9 +35,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 import aiohttp._websocket.reader as aiohttp_reader
 import websockets.frames
 import websockets.protocol
+import websockets.server
 import websockets.speedups
 import wsproto.frame_protocol
+import wsproto.handshake
 
+from wsproto_core import ServerConnection
 from wsproto_core.codec.rfc6455 import Rfc6455Codec
 from wsproto_core.events import BytesMessage, Event, TextMessage
 from wsproto_core.frames import Opcode, serialize_frame
@@ -155,6 +158,64 @@ PEERS: dict[str, Parse] = {
 }
 
 
+# -- the server's opening handshake --------------------------------------------------
+
+HANDSHAKE_REQUEST = (
+    b"GET /chat HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n"
+    b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+    b"Sec-WebSocket-Version: 13\r\nOrigin: http://example.com\r\nUser-Agent: bench\r\n\r\n"
+)
+"""A browser-like RFC 6455 request; each library reads it and writes its 101."""
+
+
+def handshake_ours() -> bytes:
+    conn = ServerConnection()
+    conn.receive_data(HANDSHAKE_REQUEST)
+    for _ in conn.events():
+        conn.accept()
+    return conn.data_to_send()
+
+
+def handshake_websockets() -> bytes:
+    protocol = websockets.server.ServerProtocol()
+    protocol.receive_data(HANDSHAKE_REQUEST)
+    [request] = protocol.events_received()
+    protocol.send_response(protocol.accept(request))
+    return b"".join(protocol.data_to_send())
+
+
+def handshake_wsproto() -> bytes:
+    handshake = wsproto.handshake.H11Handshake(wsproto.ConnectionType.SERVER)
+    handshake.receive_data(HANDSHAKE_REQUEST)
+    [_request] = handshake.events()
+    return handshake.send(wsproto.events.AcceptConnection())
+
+
+HANDSHAKES: dict[str, Callable[[], bytes]] = {
+    "ours": handshake_ours,
+    "websockets": handshake_websockets,
+    "wsproto": handshake_wsproto,
+}
+
+
+def handshake_row(repeat: int) -> str:
+    """One line: handshakes per second for each library, and the ratios to ours."""
+    for name, shake in HANDSHAKES.items():
+        assert b"s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" in shake(), f"{name} wrote no 101"
+    timers = {
+        name: timeit.Timer(shake, timer=time.process_time) for name, shake in HANDSHAKES.items()
+    }
+    best = dict.fromkeys(HANDSHAKES, float("inf"))
+    for _ in range(repeat):
+        for name, timer in timers.items():
+            best[name] = min(best[name], timer.timeit(500) / 500)
+    row = f"{'server handshake (per second; ratio is time)':44s} {1 / best['ours']:8.0f}/s"
+    for peer in PEERS:
+        if peer in best:
+            row += f" {1 / best[peer]:8.0f}/s {best[peer] / best['ours']:5.2f}x"
+    return row
+
+
 def measure(
     parsers: dict[str, Parse], reads: Sequence[bytes], number: int, repeat: int
 ) -> dict[str, float]:
@@ -202,6 +263,8 @@ def main() -> None:
         for peer in PEERS:
             row += f" {times[peer] * 1e6:8.0f}us {times[peer] / ours_time:5.2f}x"
         print(row)
+    if arguments.k in "server handshake":
+        print(handshake_row(repeat))
 
 
 if __name__ == "__main__":

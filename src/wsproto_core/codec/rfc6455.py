@@ -13,6 +13,7 @@ caught at the first bad byte, even in the middle of a frame.
 
 from __future__ import annotations
 
+import functools
 import os
 import struct
 from typing import TYPE_CHECKING, cast
@@ -50,6 +51,25 @@ _BINARY = 0x2
 _CLOSE = 0x8
 _PING = 0x9
 _PONG = 0xA
+
+
+_NO_FAST_PATH = bytes(256)
+"""The fast-path table of a codec with extensions: no frame takes the fast path."""
+
+
+@functools.lru_cache(maxsize=256)  # 2 roles x limits 0-125: every table fits
+def _fast_sizes(client: bool, limit: int) -> bytes:
+    """The fast path's table, indexed by a frame's second header byte.
+
+    An entry is the frame's whole size when that byte has the MASK bit this role
+    receives (RFC 6455 §5.1: clients mask, servers do not) and a 7-bit length of at
+    most ``limit``, else 0. Built once per (role, limit), not per connection.
+    """
+    mask_bit, header = (0, 2) if client else (0x80, 6)
+    return bytes(
+        header + (second & 0x7F) if second & 0x80 == mask_bit and second & 0x7F <= limit else 0
+        for second in range(256)
+    )
 
 
 class Rfc6455Codec(Codec):
@@ -139,13 +159,7 @@ class Rfc6455Codec(Codec):
             for limit in (MAX_CONTROL_PAYLOAD, max_message_size, max_frame_size)
             if limit is not None
         )
-        mask_bit, header = (0, 2) if client else (0x80, 6)
-        self._fast_sizes = bytes(
-            header + (second & 0x7F)
-            if second & 0x80 == mask_bit and second & 0x7F <= fast_limit and not self._extensions
-            else 0
-            for second in range(256)
-        )
+        self._fast_sizes = _NO_FAST_PATH if self._extensions else _fast_sizes(client, fast_limit)
         self._buffer = bytearray()
         self._closed = False
         # After a failure that leaves the framing intact (a size limit, seen in a

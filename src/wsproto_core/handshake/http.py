@@ -24,14 +24,22 @@ __all__ = [
     "comma_tokens",
     "decode_headers",
     "encode_headers",
+    "header_index",
     "header_values",
     "is_token",
     "reason_phrase",
     "response_event",
+    "serialize_response_head",
+    "split_tokens",
 ]
 
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 """RFC 7230 §3.2.6: ``token = 1*tchar``."""
+
+_FIELD_VALUE = re.compile(
+    r"(?:[\x21-\x7e\x80-\xff](?:[\x20-\x7e\x80-\xff\t]*[\x21-\x7e\x80-\xff])?)?"
+)
+"""RFC 9110 §5.5: a field value is visible characters with inner spaces and tabs, no CR/LF/NUL."""
 
 
 def is_token(text: str) -> bool:
@@ -62,15 +70,26 @@ def header_values(headers: Headers, name: str) -> list[str]:
     return [value for key, value in headers if key.lower() == lname]
 
 
-def comma_tokens(headers: Headers, name: str) -> list[str]:
-    """Return the lower-cased items of a comma-separated list header, across all its lines.
+def header_index(headers: Headers) -> dict[str, list[str]]:
+    """Map every lower-cased header name to its values, in order (one pass, then lookups)."""
+    index: dict[str, list[str]] = {}
+    for name, value in headers:
+        index.setdefault(name.lower(), []).append(value)
+    return index
+
+
+def split_tokens(values: Iterable[str]) -> list[str]:
+    """Return the lower-cased items of the lines of a comma-separated list header.
 
     Empty items are skipped, as RFC 7230 §7 asks of recipients.
     """
-    items = (
-        item.strip(" \t") for value in header_values(headers, name) for item in value.split(",")
-    )
+    items = (item.strip(" \t") for value in values for item in value.split(","))
     return [item.lower() for item in items if item]
+
+
+def comma_tokens(headers: Headers, name: str) -> list[str]:
+    """Return the lower-cased items of a comma-separated list header, across all its lines."""
+    return split_tokens(header_values(headers, name))
 
 
 def reason_phrase(status: int) -> bytes:
@@ -107,3 +126,31 @@ def response_event(
         )
     except h11.LocalProtocolError as exc:
         raise HandshakeArgumentError(f"invalid response header: {exc}") from exc
+
+
+def serialize_response_head(
+    status: int, reason: bytes, headers: Sequence[tuple[str, str]], extra: Sequence[tuple[str, str]]
+) -> bytes:
+    """Write a response's status line and headers (RFC 9112 §4, §5), without h11.
+
+    The opening handshake's 101 is written here, directly: it is on every
+    connection's path and h11's general machinery costs more than the bytes.
+
+    Args:
+        status: The status code.
+        reason: The reason phrase.
+        headers: Our headers, trusted (built from validated request values).
+        extra: The application's headers, checked here, written after ours.
+
+    Raises:
+        HandshakeArgumentError: A name that is not a token, or a value HTTP cannot carry.
+    """
+    for name, value in extra:
+        if not is_token(name) or _FIELD_VALUE.fullmatch(value) is None:
+            raise HandshakeArgumentError(f"invalid response header: {name!r}: {value!r}")
+    lines = [f"{name}: {value}\r\n" for name, value in (*headers, *extra)]
+    try:
+        fields = "".join(lines).encode("latin-1")
+    except UnicodeEncodeError as exc:
+        raise HandshakeArgumentError(f"header not representable in latin-1: {exc}") from exc
+    return b"HTTP/1.1 %d %s\r\n%s\r\n" % (status, reason, fields)

@@ -18,10 +18,11 @@ from ..events import HTTPRequest, Request
 from ..versions import HIXIE_75, HIXIE_76, LEGACY_VERSIONS
 from . import hixie
 from .http import (
-    comma_tokens,
     decode_headers,
-    header_values,
+    header_index,
     response_event,
+    serialize_response_head,
+    split_tokens,
 )
 from .negotiation import (
     HeaderSyntaxError,
@@ -52,6 +53,12 @@ _UPGRADE_REQUIRED = (("Upgrade", "websocket"), SUPPORTED_VERSIONS_HEADER)
 _EOF_REASON = "connection closed during the handshake"
 
 _RFC6455_VERSIONS: dict[str, ProtocolVersion] = {"13": 13, "8": 8, "7": 7}
+
+HeaderIndex = dict[str, list[str]]
+"""A request's header values by lower-cased name (:func:`~.http.header_index`)."""
+
+_NONE: list[str] = []
+"""The values of an absent header (never modified)."""
 
 
 class ServerHandshake:
@@ -283,10 +290,10 @@ class ServerHandshake:
                 if isinstance(result, HTTPRequest):
                     self.event = result
                     return result
+                # A validated WebSocket request has no body: every byte after its
+                # head is ours (key3, frames), so h11's end-of-message and pause
+                # need not be waited for.
                 self._pending = result
-            elif event is h11.PAUSED:
-                # h11 stops after an Upgrade request (the validated request has
-                # no body); what follows is ours.
                 return self._receive_key3(self._h11.trailing_data[0], eof=False)
 
     def _receive_key3(self, data: bytes, eof: bool) -> Request | None:
@@ -310,6 +317,7 @@ class ServerHandshake:
         method = request.method.decode("ascii")
         target = request.target.decode("latin-1")
         headers = decode_headers(request.headers.raw_items())
+        index = header_index(headers)
         self._method = method
         # The head's bytes as they came: all that h11 was given less what it has not read.
         # h11 refuses a head still incomplete past max_size; this refuses one that came
@@ -317,7 +325,7 @@ class ServerHandshake:
         size = self._received - len(self._h11.trailing_data[0])
         if size > self._max_size:
             raise HandshakeError(f"request headers larger than {self._max_size} bytes", 431)
-        if "websocket" not in comma_tokens(headers, "Upgrade"):
+        if "websocket" not in split_tokens(index.get("upgrade", _NONE)):
             return self._plain_request(method, target, headers)
         # RFC 6455 §4.2.1 item 1: "An HTTP/1.1 or higher GET request".
         if method != "GET":
@@ -327,18 +335,16 @@ class ServerHandshake:
         if request.http_version != b"1.1":
             raise HandshakeError("a WebSocket handshake needs HTTP/1.1", 400)
         # Item 4: "A |Connection| header field that includes the token 'Upgrade'".
-        if "upgrade" not in comma_tokens(headers, "Connection"):
+        if "upgrade" not in split_tokens(index.get("connection", _NONE)):
             raise HandshakeError("the Connection header does not include upgrade", 400)
-        if header_values(headers, "Transfer-Encoding") or any(
-            value.strip() != "0" for value in header_values(headers, "Content-Length")
+        if index.get("transfer-encoding", _NONE) or any(
+            value.strip() != "0" for value in index.get("content-length", _NONE)
         ):
             raise HandshakeError("a WebSocket handshake request has no body", 400)
-        host = header_values(headers, "Host")[0]
-        if header_values(headers, "Sec-WebSocket-Key1") or header_values(
-            headers, "Sec-WebSocket-Key2"
-        ):
-            return self._validate_hixie76(target, host, headers)
-        versions = header_values(headers, "Sec-WebSocket-Version")
+        host = index.get("host", _NONE)[0]
+        if index.get("sec-websocket-key1") or index.get("sec-websocket-key2"):
+            return self._validate_hixie76(target, host, headers, index)
+        versions = index.get("sec-websocket-version", _NONE)
         if versions:
             # RFC 6455 §4.4: answer an unsupported version with the ones we speak.
             version = _RFC6455_VERSIONS.get(versions[0].strip())
@@ -348,10 +354,10 @@ class ServerHandshake:
                     426,
                     _UPGRADE_REQUIRED,
                 )
-            return self._validate_rfc6455(version, target, host, headers)
-        if header_values(headers, "Sec-WebSocket-Key"):
+            return self._validate_rfc6455(version, target, host, headers, index)
+        if index.get("sec-websocket-key", _NONE):
             raise HandshakeError("Sec-WebSocket-Version is missing", 426, _UPGRADE_REQUIRED)
-        return self._validate_hixie75(target, host, headers)
+        return self._validate_hixie75(target, host, headers, index)
 
     def _plain_request(self, method: str, target: str, headers: Headers) -> HTTPRequest:
         """A request without ``Upgrade: websocket``: serve it or refuse it."""
@@ -368,24 +374,29 @@ class ServerHandshake:
         )
 
     def _validate_rfc6455(
-        self, version: ProtocolVersion, target: str, host: str, headers: Headers
+        self,
+        version: ProtocolVersion,
+        target: str,
+        host: str,
+        headers: Headers,
+        index: HeaderIndex,
     ) -> Request:
         """Versions 13, 8 and 7 (RFC 6455 §4.2.1 items 5-10)."""
-        keys = header_values(headers, "Sec-WebSocket-Key")
+        keys = index.get("sec-websocket-key", _NONE)
         if len(keys) != 1:
             raise HandshakeError("exactly one Sec-WebSocket-Key is required", 400)
         key = keys[0].strip()
         if not is_valid_key(key):
             raise HandshakeError("Sec-WebSocket-Key is not base64 of 16 bytes", 400)
         try:
-            subprotocols = parse_subprotocols(header_values(headers, "Sec-WebSocket-Protocol"))
-            offers = parse_extensions(header_values(headers, "Sec-WebSocket-Extensions"))
+            subprotocols = parse_subprotocols(index.get("sec-websocket-protocol", _NONE))
+            offers = parse_extensions(index.get("sec-websocket-extensions", _NONE))
         except HeaderSyntaxError as exc:
             raise HandshakeError(str(exc), 400) from exc
         # Drafts 7 and 8 named the origin Sec-WebSocket-Origin; some version 8 clients send Origin.
-        origins = header_values(headers, "Origin")
+        origins = index.get("origin", _NONE)
         if version != 13:
-            origins = header_values(headers, "Sec-WebSocket-Origin") + origins
+            origins = index.get("sec-websocket-origin", _NONE) + origins
         self._key = key
         self._offers = offers
         self.version = version
@@ -399,13 +410,15 @@ class ServerHandshake:
             tuple(serialize_extension(offer) for offer in offers),
         )
 
-    def _validate_hixie76(self, target: str, host: str, headers: Headers) -> Request:
+    def _validate_hixie76(
+        self, target: str, host: str, headers: Headers, index: HeaderIndex
+    ) -> Request:
         """draft-hixie-76 (§5.2): both keys must hide a valid number."""
         if not self._allow_draft76:
             raise HandshakeError("draft-hixie-76 handshakes are disabled on this server", 400)
         parts = []
         for name in ("Sec-WebSocket-Key1", "Sec-WebSocket-Key2"):
-            values = header_values(headers, name)
+            values = index.get(name.lower(), _NONE)
             if len(values) != 1:
                 raise HandshakeError(f"exactly one {name} is required", 400)
             try:
@@ -414,9 +427,11 @@ class ServerHandshake:
                 raise HandshakeError(f"invalid {name}: {exc}", 400) from exc
         self._parts = (parts[0], parts[1])
         self.version = HIXIE_76
-        return self._hixie_request(target, host, headers, "Sec-WebSocket-Protocol")
+        return self._hixie_request(target, host, headers, index, "Sec-WebSocket-Protocol")
 
-    def _validate_hixie75(self, target: str, host: str, headers: Headers) -> Request:
+    def _validate_hixie75(
+        self, target: str, host: str, headers: Headers, index: HeaderIndex
+    ) -> Request:
         """draft-hixie-75: no key at all, and only when enabled."""
         if not self._allow_draft75:
             raise HandshakeError(
@@ -425,15 +440,15 @@ class ServerHandshake:
                 400,
             )
         self.version = HIXIE_75
-        return self._hixie_request(target, host, headers, "WebSocket-Protocol")
+        return self._hixie_request(target, host, headers, index, "WebSocket-Protocol")
 
     def _hixie_request(
-        self, target: str, host: str, headers: Headers, protocol_header: str
+        self, target: str, host: str, headers: Headers, index: HeaderIndex, protocol_header: str
     ) -> Request:
         """The request event of either hixie draft: one subprotocol value, taken whole."""
         assert self.version is not None
-        origins = header_values(headers, "Origin")
-        protocols = [value.strip() for value in header_values(headers, protocol_header)]
+        origins = index.get("origin", _NONE)
+        protocols = [value.strip() for value in index.get(protocol_header.lower(), _NONE)]
         return Request(
             target,
             host,
@@ -499,8 +514,8 @@ class ServerHandshake:
             if items:
                 headers.append(("Sec-WebSocket-Extensions", serialize_extensions(items)))
             reason = b"Switching Protocols"
-        event = response_event(101, headers, extra_headers, reason)
-        data = self._h11.send(event) or b""
+        # h11 is left behind here: what follows the 101 is WebSocket, not HTTP.
+        data = serialize_response_head(101, reason, headers, extra_headers)
         self._responded = True
         return data + answer, extensions, subprotocol
 
