@@ -284,6 +284,30 @@ def test_accept_refuses_a_header_http_cannot_carry() -> None:
         handshake.accept(extra_headers=[("X-Bad", "a\r\nb")])
 
 
+@pytest.mark.parametrize(
+    "header",
+    [
+        ("X-Bad", "a\nb"),
+        ("X-Bad", "a\x00b"),
+        ("X-Bad", " leading space"),
+        ("X-Bad", "trailing tab\t"),
+        ("Bad Name", "x"),
+        ("", "x"),
+        ("X-Snowman", "\u2603"),
+    ],
+)
+def test_accept_checks_every_application_header(header: tuple[str, str]) -> None:
+    handshake, _ = accepted(ws())
+    with pytest.raises(HandshakeArgumentError):
+        handshake.accept(extra_headers=[header])
+
+
+def test_accept_writes_application_headers_with_inner_spaces_and_obs_text() -> None:
+    handshake, _ = accepted(ws())
+    response = handshake.accept(extra_headers=[("X-Note", "a  b\tc \u00e9"), ("X-Empty", "")])[0]
+    assert response.endswith(b"X-Note: a  b\tc \xe9\r\nX-Empty: \r\n\r\n")
+
+
 def test_reject_still_works_after_a_refused_accept_header() -> None:
     handshake, _ = accepted(ws())
     with pytest.raises(HandshakeArgumentError):
