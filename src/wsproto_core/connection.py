@@ -215,12 +215,11 @@ class Connection:
         unread, and go on once the application comes back for more, so the
         replies to those messages go out first.
         """
-        events = self._events
-        if events:
-            last = events[-1]
-            if type(last) is Close:
-                return last
-        return None
+        try:
+            last = self._events[-1]  # one step: an adapter's other thread may pop meanwhile
+        except IndexError:
+            return None
+        return last if type(last) is Close else None
 
     def events(self) -> Iterator[Event]:
         """Yield the events produced so far, in order, forgetting each one as it is yielded.
