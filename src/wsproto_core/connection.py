@@ -12,7 +12,7 @@ The connection owns the rules every adapter would otherwise have to know:
   in the one outgoing buffer;
 * errors in the peer's bytes never raise: they end in a
   :class:`~wsproto_core.events.Close` or :class:`~wsproto_core.events.HandshakeFailed`
-  event with the bytes owed already queued;
+  event, with the bytes owed queued by the time the application sees it;
 * :attr:`Connection.should_close_transport` says when to close the TCP stream
   (RFC 6455 §7.1.1: the server first, the client once the server has).
 
@@ -259,8 +259,9 @@ class Connection:
         """Feed bytes received from the peer; ``b""`` means the stream ended (EOF).
 
         Never raises because of what the bytes contain: a protocol violation
-        queues the failure close frame and produces a ``Close`` event with
-        ``by_peer=False``; an invalid handshake produces ``HandshakeFailed``.
+        produces a ``Close`` event with ``by_peer=False``, after the events of
+        the bytes before it (the failure close frame is queued when
+        :meth:`events` yields it); an invalid handshake produces ``HandshakeFailed``.
         """
         codec = self._codec
         if codec is None:
@@ -663,7 +664,8 @@ class ServerConnection(Connection):
         """Accept the opening handshake, after a ``Request`` event (RFC 6455 §4.2.2).
 
         Frames the client sent before the decision are parsed now; their events
-        follow.
+        follow, in the :meth:`events` loop that yielded the ``Request`` if it is
+        still running.
 
         Args:
             subprotocol: The subprotocol to use; it must be one the client offered.
