@@ -18,7 +18,7 @@ import pytest
 from pairs import open_pair
 
 from wsproto_core import ClientConnection, ConnectionState, ServerConnection
-from wsproto_core.events import Close, Event
+from wsproto_core.events import BytesMessage, Close, Event, TextMessage
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -202,13 +202,25 @@ def expect(what: str, got: object, expected: object) -> None:
         pytest.fail(f"{what}\n  expected: {expected!r}\n  got:      {got!r}", pytrace=False)
 
 
-def feed(conn: ServerConnection | ClientConnection, reads: Sequence[bytes]) -> list[Event]:
-    """Feed each read to ``conn``; return the events, in order."""
+def feed(
+    conn: ServerConnection | ClientConnection, reads: Sequence[bytes], *, echo: bool = False
+) -> list[Event]:
+    """Feed each read to ``conn``; return the events, in order.
+
+    With ``echo``, an application echoes every message as Autobahn's peers do, while
+    the events loop is on it: the echo must go out before anything the connection
+    owes for the bytes after the message (its "strict" verdict).
+    """
     events: list[Event] = []
     for data in reads:
         assert data, "an empty read means EOF"
         conn.receive_data(data)
-        events.extend(conn.events())
+        for event in conn.events():
+            events.append(event)
+            if echo and isinstance(event, TextMessage):
+                conn.send_text(event.data)
+            elif echo and isinstance(event, BytesMessage):
+                conn.send_binary(event.data)
     return events
 
 

@@ -34,6 +34,12 @@ async def echo(ws: WebSocket) -> None:
         await ws.send(message)
 
 
+async def echo_until_closed(ws: WebSocket) -> None:
+    """Echo every message; end with the ``ConnectionClosed`` that ``recv`` raises."""
+    while True:
+        await ws.send(await ws.recv())
+
+
 # --- handshake outcomes -------------------------------------------------------------------------
 
 
@@ -293,3 +299,47 @@ async def test_websockets_server_going_away_is_a_normal_close() -> None:
             await ws.recv()
         assert info.value.code == 1001
     await server.wait_closed()
+
+
+# --- live, ordered events: replies before the failure ------------------------------------------
+
+
+@async_test
+async def test_client_echoes_messages_behind_the_101_before_failing_a_bad_frame() -> None:
+    from wsproto_core.connection import ServerConnection
+    from wsproto_core.events import Close, Event, Request, TextMessage
+    from wsproto_core.frames import serialize_frame
+
+    seen: asyncio.Future[list[Event]] = asyncio.get_running_loop().create_future()
+
+    async def peer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        conn = ServerConnection()
+        events: list[Event] = []
+        while not any(isinstance(e, Request) for e in events):
+            conn.receive_data(await reader.read(65536))
+            events.extend(conn.events())
+        conn.accept()
+        conn.send_text("first")
+        conn.send_text("second")
+        bad = serialize_frame(0x1, b"x", rsv=0x40)  # a reserved bit, no extension
+        writer.write(conn.data_to_send() + bad)  # the 101, two messages, the bad frame
+        got: list[Event] = []
+        while not got or not isinstance(got[-1], Close):
+            data = await reader.read(65536)
+            assert data, "the stream ended before the client's close"
+            conn.receive_data(data)
+            got.extend(conn.events())
+        seen.set_result(got)
+        writer.close()
+
+    server = await asyncio.start_server(peer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with server:
+        ws = await connect(f"ws://127.0.0.1:{port}/")
+        with pytest.raises(ConnectionClosedError) as info:
+            await echo_until_closed(ws)
+        assert info.value.code == 1002
+        got = await seen
+        assert got[:2] == [TextMessage("first"), TextMessage("second")]
+        assert isinstance(got[2], Close) and got[2].code == 1002
+        await ws.wait_closed()

@@ -17,7 +17,7 @@ from wsproto_core.asyncio import (
     connect,
     serve,
 )
-from wsproto_core.events import Close, Ping, TextMessage
+from wsproto_core.events import BytesMessage, Close, Ping, TextMessage
 from wsproto_core.examples import EchoHandler
 from wsproto_core.handlers import Handler, HandlerConnection, Refuse, Router
 
@@ -732,3 +732,143 @@ async def test_dumb_increment_refuses_a_client_without_the_subprotocol() -> None
         with pytest.raises(HandshakeRejected) as info:
             await connect(url(server, "/dumb-increment"), subprotocols=["other"])
         assert info.value.status == 403
+
+
+# --- live, ordered events: frames with the handshake, replies before the failure ----------------
+
+_ECHO_MODES = ["handler", "coroutine"]
+
+
+def echo_app(mode: str) -> Router | object:
+    """What ``python -m wsproto_core serve`` serves at /echo, or a coroutine echo handler."""
+    if mode == "handler":
+        from wsproto_core.examples import demo_router as build
+
+        return build()
+    return echo
+
+
+def client_frame(opcode: int, payload: bytes, rsv: int = 0) -> bytes:
+    """A frame as a client sends it (masked)."""
+    from wsproto_core.frames import serialize_frame
+
+    return serialize_frame(opcode, payload, rsv=rsv, mask_key=b"\x5a\xa5\x0f\xf0")
+
+
+async def handshake_with_frames(port: int, frames: bytes) -> RawClient:
+    """Write the upgrade request for /echo and ``frames`` in one write; wait for the 101."""
+    from wsproto_core.connection import ClientConnection
+    from wsproto_core.events import Accept
+
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    conn = ClientConnection(f"ws://127.0.0.1:{port}/echo")
+    writer.write(conn.data_to_send() + frames)
+    client = RawClient(reader, writer, conn)
+    await client.until(Accept)
+    return client
+
+
+@pytest.mark.parametrize("mode", _ECHO_MODES)
+@async_test
+async def test_a_frame_in_the_same_write_as_the_handshake_is_echoed(mode: str) -> None:
+    async with serve(echo_app(mode), port=0) as server:  # type: ignore[arg-type]
+        client = await handshake_with_frames(server.port, client_frame(0x1, b"right away"))
+        assert await client.until(TextMessage) == TextMessage("right away")
+        client.close()
+
+
+@pytest.mark.parametrize("mode", _ECHO_MODES)
+@async_test
+async def test_frames_in_the_same_write_as_the_handshake_are_echoed_in_order(mode: str) -> None:
+    frames = b"".join(client_frame(0x1, f"message {n}".encode()) for n in range(5))
+    async with serve(echo_app(mode), port=0) as server:  # type: ignore[arg-type]
+        client = await handshake_with_frames(server.port, frames)
+        for n in range(5):
+            assert await client.until(TextMessage) == TextMessage(f"message {n}")
+        client.close()
+
+
+@pytest.mark.parametrize("mode", _ECHO_MODES)
+@async_test
+async def test_a_message_before_a_reserved_bit_frame_is_echoed_then_closed_1002(mode: str) -> None:
+    async with serve(echo_app(mode), port=0) as server:  # type: ignore[arg-type]
+        client = await RawClient.open(server.port, "/echo")
+        client.writer.write(
+            client_frame(0x1, b"Hello, world!")
+            + client_frame(0x1, b"Hello, world!", rsv=0x20)
+            + client_frame(0x9, b"after")
+        )
+        seen = await client.events_until(Close)
+        assert seen[0] == TextMessage("Hello, world!")
+        assert len(seen) == 2  # no pong for the ping after the bad frame
+        assert isinstance(seen[1], Close) and seen[1].code == 1002
+        client.close()
+
+
+@pytest.mark.parametrize("mode", _ECHO_MODES)
+@async_test
+async def test_a_message_and_a_bad_frame_with_the_handshake_are_echoed_then_closed_1002(
+    mode: str,
+) -> None:
+    frames = client_frame(0x2, b"\x00early") + client_frame(0x3, b"reserved opcode")
+    async with serve(echo_app(mode), port=0) as server:  # type: ignore[arg-type]
+        client = await handshake_with_frames(server.port, frames)
+        seen = await client.events_until(Close)
+        assert [type(e) for e in seen] == [BytesMessage, Close]
+        assert seen[0] == BytesMessage(b"\x00early")
+        assert isinstance(seen[1], Close) and seen[1].code == 1002
+        client.close()
+
+
+class SlowEcho(Handler):
+    """Echoes from an ``async`` callback that yields to the loop first."""
+
+    async def on_message(self, conn: HandlerConnection, message: str | bytes) -> None:
+        await asyncio.sleep(0)
+        conn.send(message)
+
+
+@async_test
+async def test_async_callbacks_answer_messages_before_a_bad_frame_is_failed() -> None:
+    async with serve(SlowEcho(), port=0) as server:
+        client = await RawClient.open(server.port, "/")
+        client.writer.write(
+            client_frame(0x1, b"one") + client_frame(0x1, b"two") + client_frame(0x1, b"x", 0x40)
+        )
+        seen = await client.events_until(Close)
+        assert seen[:2] == [TextMessage("one"), TextMessage("two")]
+        assert isinstance(seen[2], Close) and seen[2].code == 1002
+        client.close()
+
+
+@async_test
+async def test_a_failure_held_for_a_handler_that_never_reads_ends_after_the_close_timeout() -> None:
+    done = asyncio.Event()
+
+    async def deaf(ws: WebSocket) -> None:
+        await done.wait()
+
+    async with serve(deaf, port=0, close_timeout=0.2) as server:
+        client = await RawClient.open(server.port, "/")
+        client.writer.write(client_frame(0x1, b"unread") + client_frame(0x1, b"x", 0x40))
+        closed = await client.until(Close)
+        assert closed.code == 1002
+        done.set()
+        client.close()
+
+
+@async_test
+async def test_closing_while_a_failure_is_held_ends_the_connection() -> None:
+    async def reads_one_then_closes(ws: WebSocket) -> None:
+        assert await ws.recv() == "one"
+        await ws.close(4000, "enough")
+
+    async with serve(reads_one_then_closes, port=0) as server:
+        client = await RawClient.open(server.port, "/")
+        client.writer.write(
+            client_frame(0x1, b"one") + client_frame(0x1, b"two") + client_frame(0x3, b"bad")
+        )
+        closed = await client.until(Close)
+        assert (closed.code, closed.reason) == (4000, "enough")
+        assert await client.eof() == b""
+        client.close()

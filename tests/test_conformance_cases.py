@@ -90,6 +90,8 @@ class Case:
             before the peer's frames arrive; its frame is checked and drained.
         state: The state expected at the end, when it does not follow from the
             last event (see ``check_outcome``).
+        echo: The application echoes every message while the events loop is on it
+            (see ``feed``); ``sent`` then holds the echoes too.
     """
 
     id: str
@@ -101,6 +103,7 @@ class Case:
     max_message_size: int | None = 32 * 2**20
     close_first: tuple[int, str] | None = None
     state: ConnectionState | None = None
+    echo: bool = False
 
 
 def case(
@@ -114,6 +117,7 @@ def case(
     max_message_size: int | None = 32 * 2**20,
     close_first: tuple[int, str] | None = None,
     state: ConnectionState | None = None,
+    echo: bool = False,
 ) -> Case:
     """Build a :class:`Case` from lists."""
     return Case(
@@ -126,12 +130,23 @@ def case(
         max_message_size,
         close_first,
         state,
+        echo,
     )
 
 
 def failed(code: int, *before: Expected) -> tuple[tuple[Expected, ...], tuple[ExpectedFrame]]:
     """The events and frames sent of a case that fails with ``code`` after the events ``before``."""
     return (*before, Fail(code)), (Fail(code),)
+
+
+def echoed_then_failed(
+    code: int, *messages: TextMessage
+) -> tuple[tuple[Expected, ...], tuple[ExpectedFrame, ...]]:
+    """Autobahn's strict outcome: each message before the bad frame echoed, then the failure.
+
+    For a case run with ``echo=True``: the echoes are queued before the failure close.
+    """
+    return (*messages, Fail(code)), (*(text(m.data) for m in messages), Fail(code))
 
 
 DEVIATIONS: dict[str, str] = {}
@@ -165,7 +180,7 @@ def run_case(item: Case, role: Role) -> None:
         conn.close(code, reason)
         assert parse_sent(role, conn.data_to_send()) == [close(code, reason.encode())]
         assert conn.state is ConnectionState.CLOSING
-    events = feed(conn, chop(peer_frames(role, item.frames), item.chop))
+    events = feed(conn, chop(peer_frames(role, item.frames), item.chop), echo=item.echo)
     check_outcome(role, conn, events, item.events, item.sent, state=item.state)
 
 
@@ -352,8 +367,9 @@ def _reserved_bit_cases() -> Iterable[Case]:
         yield case(
             number,
             [text(_HELLO), text(_HELLO, rsv=rsv), ping()],
-            *failed(1002, TextMessage(_HELLO)),
+            *echoed_then_failed(1002, TextMessage(_HELLO)),
             chop=how,
+            echo=True,
         )
     yield case("3.5", [binary(_RAW, rsv=5)], *failed(1002))
     yield case("3.6", [ping(b"Hello, world!", rsv=6)], *failed(1002))
@@ -388,13 +404,15 @@ def _reserved_opcode_cases() -> Iterable[Case]:
         yield case(
             f"{group}.3",
             [text(_HELLO), Frame(third), ping()],
-            *failed(1002, TextMessage(_HELLO)),
+            *echoed_then_failed(1002, TextMessage(_HELLO)),
+            echo=True,
         )
         for n, opcode in ((4, fourth), (5, fifth)):
             yield case(
                 f"{group}.{n}",
                 [text(_HELLO), Frame(opcode, _RESERVED_PAYLOAD), ping()],
-                *failed(1002, TextMessage(_HELLO)),
+                *echoed_then_failed(1002, TextMessage(_HELLO)),
+                echo=True,
             )
     for opcode in (3, 4, 5, 6, 7, 11, 12, 13, 14, 15):
         yield case(f"4.x-op{opcode}-alone", [Frame(opcode, b"x")], *failed(1002))
@@ -402,7 +420,8 @@ def _reserved_opcode_cases() -> Iterable[Case]:
             f"4.x-op{opcode}-after-text-and-ping",
             [text("valid"), ping(b"p"), Frame(opcode, b"x"), text("never")],
             [TextMessage("valid"), Ping(b"p"), Fail(1002)],
-            [pong(b"p"), Fail(1002)],
+            [text("valid"), pong(b"p"), Fail(1002)],
+            echo=True,
         )
         yield case(
             f"4.x-op{opcode}-inside-fragmented-message",
@@ -449,7 +468,8 @@ def _fragmentation_cases() -> Iterable[Case]:
     yield case(
         "5.15",
         [*frag, cont("fragment3", fin=False), text("fragment4")],
-        *failed(1002, whole),
+        *echoed_then_failed(1002, whole),
+        echo=True,
     )
     for number, fin in (("5.16", False), ("5.17", True)):
         yield case(
@@ -864,7 +884,8 @@ def _closing_cases() -> Iterable[Case]:
         "7.1.1",
         [text("Hello World!"), close(1000)],
         [TextMessage("Hello World!"), Close(1000, "")],
-        [close(1000)],
+        [text("Hello World!"), close(1000)],
+        echo=True,
     )
     # RFC 6455 §5.5.1: after the close frame, the peer sends nothing more that counts;
     # §5.5.2: no pong is owed for a ping that comes after the peer's close.
@@ -880,7 +901,8 @@ def _closing_cases() -> Iterable[Case]:
         "7.1.6",
         [text(_BIG), close(1000), ping(b"Hello World!")],
         [TextMessage(_BIG), Close(1000, "")],
-        [close(1000)],
+        [text(_BIG), close(1000)],
+        echo=True,
     )
     yield case("7.3.1", [close()], [Close(1005, "")], [close()])
     yield case("7.3.2", [Frame(CLOSE, b"a")], *failed(1002))

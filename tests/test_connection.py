@@ -633,3 +633,253 @@ def test_draft75_is_refused_unless_enabled() -> None:
     [failed] = transfer(client, server)
     assert isinstance(failed, HandshakeFailed)
     assert failed.status == 400
+
+
+# -- live, ordered events ----------------------------------------------------------
+
+HIXIE76_REQUEST = (
+    b"GET /demo HTTP/1.1\r\n"
+    b"Host: example.com\r\n"
+    b"Connection: Upgrade\r\n"
+    b"Sec-WebSocket-Key2: 12998 5 Y3 1  .P00\r\n"
+    b"Upgrade: WebSocket\r\n"
+    b"Sec-WebSocket-Key1: 4 @1  46546xW%0l 1 5\r\n"
+    b"Origin: http://example.com\r\n"
+    b"\r\n"
+    b"^n:ds[4U"  # key3
+)
+RSV2 = 0x20
+
+
+@pytest.fixture(params=["client", "server"])
+def role(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def pair_for(
+    role: str, **options: object
+) -> tuple[ClientConnection | ServerConnection, ClientConnection | ServerConnection]:
+    """The connection under test in ``role``, and its peer."""
+    client, server = open_pair(
+        server_options=dict(options) if role == "server" else None,
+        client_options=dict(options) if role == "client" else None,
+    )
+    return (server, client) if role == "server" else (client, server)
+
+
+def from_peer(role: str, opcode: Opcode, payload: bytes, *, rsv: int = 0) -> bytes:
+    """A frame as the peer of a ``role`` connection sends it (masked to a server)."""
+    mask_key = MASK if role == "server" else None
+    return serialize_frame(opcode, payload, rsv=rsv, mask_key=mask_key)
+
+
+def echo_loop(conn: ClientConnection | ServerConnection) -> list[object]:
+    """Iterate the events as an echoing application does; return them."""
+    seen: list[object] = []
+    for event in conn.events():
+        seen.append(event)
+        if isinstance(event, TextMessage):
+            conn.send_text(event.data)
+        elif isinstance(event, BytesMessage):
+            conn.send_binary(event.data)
+    return seen
+
+
+def test_frames_pipelined_after_the_request_come_out_of_the_loop_that_accepts() -> None:
+    server = ServerConnection()
+    server.receive_data(REQUEST + masked(Opcode.TEXT, b"early") + masked(Opcode.PING, b"p"))
+    seen = []
+    for event in server.events():
+        seen.append(event)
+        if isinstance(event, Request):
+            server.accept()
+        elif isinstance(event, TextMessage):
+            server.send_text(event.data)
+    assert [type(e) for e in seen] == [Request, TextMessage, Ping]
+    assert seen[1:] == [TextMessage("early"), Ping(b"p")]
+    out = server.data_to_send()
+    assert out.startswith(b"HTTP/1.1 101 ")
+    assert out.endswith(unmasked(Opcode.TEXT, b"early") + unmasked(Opcode.PONG, b"p"))
+    assert list(server.events()) == []
+
+
+def test_hixie76_frames_pipelined_after_key3_come_out_of_the_loop_that_accepts() -> None:
+    server = ServerConnection()
+    server.receive_data(HIXIE76_REQUEST + b"\x00early\xff" + b"\x00second\xff")
+    seen = []
+    for event in server.events():
+        seen.append(event)
+        if isinstance(event, Request):
+            server.accept()
+        elif isinstance(event, TextMessage):
+            server.send_text(event.data.upper())
+    assert seen[1:] == [TextMessage("early"), TextMessage("second")]
+    assert isinstance(seen[0], Request) and seen[0].version == "hixie-76"
+    out = server.data_to_send()
+    assert out.startswith(b"HTTP/1.1 101 WebSocket Protocol Handshake\r\n")
+    assert out.endswith(b"8jKS'y:G*Co,Wxa-" + b"\x00EARLY\xff" + b"\x00SECOND\xff")
+
+
+def test_a_failure_behind_a_message_is_not_acted_on_before_the_loop_reaches_it(role: str) -> None:
+    conn, _ = pair_for(role)
+    conn.receive_data(from_peer(role, Opcode.TEXT, b"hello") + b"\x83\x80" + MASK)
+    assert conn.state is ConnectionState.OPEN
+    assert conn.data_to_send() == b""
+    assert not conn.should_close_transport
+    pending = conn.pending_close
+    assert pending is not None and (pending.code, pending.by_peer) == (1002, False)
+    events = conn.events()
+    assert next(events) == TextMessage("hello")
+    assert conn.state is ConnectionState.OPEN
+    assert conn.pending_close is pending
+    assert next(events) is pending
+    assert conn.state is ConnectionState.CLOSED
+    assert conn.should_close_transport
+    assert conn.pending_close is None
+
+
+def test_reply_to_a_message_precedes_the_failure_close_for_a_bad_frame_after_it(role: str) -> None:
+    conn, peer = pair_for(role)
+    conn.receive_data(
+        from_peer(role, Opcode.TEXT, b"Hello, world!")
+        + from_peer(role, Opcode.TEXT, b"Hello, world!", rsv=RSV2)
+        + from_peer(role, Opcode.PING, b"after the bad frame")
+    )
+    seen = echo_loop(conn)
+    assert seen[0] == TextMessage("Hello, world!")
+    assert [type(e) for e in seen] == [TextMessage, Close]
+    assert isinstance(seen[1], Close) and (seen[1].code, seen[1].by_peer) == (1002, False)
+    # The peer sees the echo, then the 1002; no pong for the ping after the bad frame.
+    received = transfer(conn, peer)
+    assert received[0] == TextMessage("Hello, world!")
+    assert [type(e) for e in received] == [TextMessage, Close]
+    assert isinstance(received[1], Close) and received[1].code == 1002
+    assert conn.state is ConnectionState.CLOSED
+    assert conn.should_close_transport
+
+
+def test_ping_before_a_bad_frame_is_answered_before_the_failure_close(role: str) -> None:
+    conn, peer = pair_for(role)
+    conn.receive_data(from_peer(role, Opcode.PING, b"first") + b"\x83\x80" + MASK)
+    seen = list(conn.events())
+    assert seen[0] == Ping(b"first")
+    assert isinstance(seen[1], Close) and seen[1].code == 1002
+    received = transfer(conn, peer)
+    assert received[0] == Pong(b"first")
+    assert isinstance(received[1], Close) and received[1].code == 1002
+    assert len(received) == 2
+
+
+def test_reply_to_a_message_precedes_the_close_echo_for_the_peers_close_after_it(
+    role: str,
+) -> None:
+    conn, peer = pair_for(role)
+    conn.receive_data(
+        from_peer(role, Opcode.BINARY, b"\x00last") + from_peer(role, Opcode.CLOSE, b"\x03\xe8")
+    )
+    seen = echo_loop(conn)
+    assert seen == [BytesMessage(b"\x00last"), Close(1000, "")]
+    assert transfer(conn, peer) == [BytesMessage(b"\x00last"), Close(1000, "")]
+    assert conn.state is ConnectionState.CLOSED
+    assert conn.should_close_transport is (role == "server")
+
+
+def test_eof_behind_a_message_closes_once_the_loop_reaches_it(role: str) -> None:
+    conn, peer = pair_for(role)
+    conn.receive_data(from_peer(role, Opcode.TEXT, b"bye"))
+    conn.receive_data(b"")
+    assert conn.state is ConnectionState.OPEN
+    assert not conn.should_close_transport
+    seen = echo_loop(conn)
+    assert seen[0] == TextMessage("bye")
+    assert isinstance(seen[1], Close) and (seen[1].code, seen[1].by_peer) == (1006, False)
+    assert transfer(conn, peer) == [TextMessage("bye")]
+    assert conn.state is ConnectionState.CLOSED
+    assert conn.should_close_transport
+
+
+def test_events_left_when_the_loop_stops_wait_for_the_next_call(role: str) -> None:
+    conn, _ = pair_for(role)
+    conn.receive_data(
+        from_peer(role, Opcode.TEXT, b"one")
+        + from_peer(role, Opcode.PING, b"p")
+        + from_peer(role, Opcode.TEXT, b"two")
+    )
+    for event in conn.events():
+        assert event == TextMessage("one")
+        break
+    assert conn.data_to_send() == b""  # the ping was not reached: no pong yet
+    assert list(conn.events()) == [Ping(b"p"), TextMessage("two")]
+    assert conn.data_to_send() != b""
+
+
+def test_a_nested_events_loop_keeps_the_order(role: str) -> None:
+    conn, _ = pair_for(role)
+    conn.receive_data(b"".join(from_peer(role, Opcode.TEXT, str(n).encode()) for n in range(4)))
+    seen: list[object] = []
+    for event in conn.events():
+        seen.append(event)
+        if event == TextMessage("1"):
+            seen.extend(conn.events())
+    assert seen == [TextMessage(str(n)) for n in range(4)]
+
+
+def test_the_peers_close_answering_a_pending_size_failure_ends_it_when_reached() -> None:
+    client, server = open_pair(server_options={"max_message_size": 10})
+    server.receive_data(masked(Opcode.TEXT, b"fine") + masked(Opcode.BINARY, b"x" * 11))
+    server.receive_data(masked(Opcode.CLOSE, b""))  # before the application reached the failure
+    assert server.state is ConnectionState.OPEN
+    assert not server.should_close_transport
+    seen = echo_loop(server)
+    assert seen[0] == TextMessage("fine")
+    assert isinstance(seen[1], Close) and seen[1].code == 1009
+    assert server.state is ConnectionState.CLOSED
+    assert server.should_close_transport
+    received = transfer(server, client)
+    assert received[0] == TextMessage("fine")
+    assert isinstance(received[1], Close) and received[1].code == 1009
+
+
+def test_eof_while_a_size_failure_is_pending_ends_it_when_reached() -> None:
+    client, server = open_pair(server_options={"max_message_size": 10})
+    server.receive_data(masked(Opcode.BINARY, b"x" * 11))
+    server.receive_data(b"")
+    assert not server.should_close_transport
+    [event] = list(server.events())
+    assert isinstance(event, Close) and event.code == 1009
+    assert server.state is ConnectionState.CLOSED
+    assert server.should_close_transport
+
+
+def test_closing_while_a_failure_is_pending_sends_one_close_frame(role: str) -> None:
+    conn, peer = pair_for(role)
+    conn.receive_data(from_peer(role, Opcode.TEXT, b"hi") + b"\x83\x80" + MASK)
+    for event in conn.events():
+        if isinstance(event, TextMessage):
+            conn.close(4000, "done")
+    received = transfer(conn, peer)
+    assert received == [Close(4000, "done")]
+    assert conn.state is ConnectionState.CLOSED
+    assert conn.should_close_transport
+
+
+def test_client_replies_to_a_message_behind_the_101_before_failing_a_bad_frame() -> None:
+    client = ClientConnection("ws://example.com/")
+    server = ServerConnection()
+    transfer(client, server)
+    server.accept()
+    server.send_text("welcome")
+    client.receive_data(server.data_to_send() + b"\x81\x85" + MASK + b"xxxxx")  # masked: bad
+    seen = echo_loop(client)
+    assert [type(e) for e in seen] == [Accept, TextMessage, Close]
+    received = transfer(client, server)
+    assert received[0] == TextMessage("welcome")
+    assert isinstance(received[1], Close) and received[1].code == 1002
+
+
+def test_hixie75_close_while_eof_is_pending_reports_one_close() -> None:
+    client, server = open_pair("hixie-75")
+    server.receive_data(b"")
+    server.close()
+    assert list(server.events()) == [Close(1005, "", by_peer=True)]
+    assert server.should_close_transport

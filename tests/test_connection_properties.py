@@ -1,9 +1,11 @@
-"""Properties of the connection as a whole: round trips in any chunking, garbage never raises."""
+"""Properties of the connection as a whole: round trips in any chunking, garbage never raises,
+replies before the failure close."""
 
 from __future__ import annotations
 
 from itertools import pairwise
 
+from conformance_helpers import CLOSE, Frame, Role, binary, parse_sent, pong, text
 from hypothesis import given
 from hypothesis import strategies as st
 from pairs import open_pair
@@ -20,6 +22,7 @@ from wsproto_core.events import (
     Reject,
     TextMessage,
 )
+from wsproto_core.frames import Opcode, serialize_frame
 
 Action = tuple[str, object]
 
@@ -154,3 +157,97 @@ def test_garbage_to_a_client_mid_handshake_never_raises(garbage: list[bytes]) ->
     client.receive_data(b"")
     events.extend(client.events())
     assert_ends_in_close(events)
+
+
+# -- live, ordered events: replies before the failure -----------------------------------
+
+# Kinds of frame that fail the connection; bad_frame() builds one for either role.
+BAD_FRAMES = ("reserved-bit", "reserved-opcode", "orphan-continuation", "invalid-utf8", "masking")
+
+valid_items = st.lists(
+    st.one_of(
+        st.tuples(st.just("text"), st.text(max_size=200)),
+        st.tuples(st.just("binary"), st.binary(max_size=200)),
+        st.tuples(st.just("ping"), st.binary(max_size=125)),
+    ),
+    max_size=8,
+)
+
+
+def bad_frame(kind: str, to_server: bool) -> tuple[bytes, int]:
+    """A frame that breaks the protocol, as sent to a server (masked) or a client."""
+    key = b"\x0f\x1e\x2d\x3c" if to_server else None
+    if kind == "reserved-bit":
+        return serialize_frame(Opcode.TEXT, b"rsv", rsv=0x40, mask_key=key), 1002
+    if kind == "reserved-opcode":
+        return serialize_frame(3, b"op", mask_key=key), 1002
+    if kind == "orphan-continuation":
+        return serialize_frame(Opcode.CONTINUATION, b"c", mask_key=key), 1002
+    if kind == "invalid-utf8":
+        return serialize_frame(Opcode.TEXT, b"ok\xff", mask_key=key), 1007
+    wrong = None if to_server else b"\x01\x02\x03\x04"
+    return serialize_frame(Opcode.BINARY, b"m", mask_key=wrong), 1002
+
+
+def send_items(conn: ClientConnection | ServerConnection, items: list[Action]) -> bytes:
+    for kind, value in items:
+        if kind == "text":
+            assert isinstance(value, str)
+            conn.send_text(value)
+        elif kind == "binary":
+            assert isinstance(value, bytes)
+            conn.send_binary(value)
+        else:
+            assert isinstance(value, bytes)
+            conn.ping(value)
+    return conn.data_to_send()
+
+
+@given(
+    before=valid_items,
+    after=valid_items,
+    bad=st.sampled_from(BAD_FRAMES),
+    cuts=st.lists(st.integers(min_value=0), max_size=20),
+    server_side=st.booleans(),
+)
+def test_replies_to_everything_before_a_bad_frame_precede_the_failure_close(
+    before: list[Action], after: list[Action], bad: str, cuts: list[int], server_side: bool
+) -> None:
+    client, server = open_pair()
+    conn, peer = (server, client) if server_side else (client, server)
+    role: Role = "server" if server_side else "client"
+    broken, code = bad_frame(bad, to_server=server_side)
+    stream = send_items(peer, before) + broken + send_items(peer, after)
+    seen: list[Event] = []
+    out = b""
+    for piece in chunked(stream, cuts):
+        conn.receive_data(piece)
+        for event in conn.events():  # an echoing application
+            seen.append(event)
+            if isinstance(event, TextMessage):
+                conn.send_text(event.data)
+            elif isinstance(event, BytesMessage):
+                conn.send_binary(event.data)
+        out += conn.data_to_send()
+    expected_events: list[Event] = []
+    expected_frames: list[Frame] = []
+    for kind, value in before:
+        if kind == "text":
+            assert isinstance(value, str)
+            expected_events.append(TextMessage(value))
+            expected_frames.append(text(value))
+        elif kind == "binary":
+            assert isinstance(value, bytes)
+            expected_events.append(BytesMessage(value))
+            expected_frames.append(binary(value))
+        else:
+            assert isinstance(value, bytes)
+            expected_events.append(Ping(value))
+            expected_frames.append(pong(value))
+    assert seen[:-1] == expected_events
+    assert isinstance(seen[-1], Close) and (seen[-1].code, seen[-1].by_peer) == (code, False)
+    sent = parse_sent(role, out)
+    # Every reply, in order, then the failure close, and nothing after it.
+    assert sent[:-1] == expected_frames
+    assert sent[-1].opcode == CLOSE and sent[-1].payload[:2] == code.to_bytes(2, "big")
+    assert conn.should_close_transport

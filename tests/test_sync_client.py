@@ -28,6 +28,12 @@ def echo(ws: Connection) -> None:
         ws.send(message)
 
 
+def echo_until_closed(ws: Connection) -> None:
+    """Echo every message; end with the ``ConnectionClosed`` that ``recv`` raises."""
+    while True:
+        ws.send(ws.recv(WAIT))
+
+
 def one_shot_server(answer: Callable[[socket.socket], None]) -> tuple[int, threading.Thread]:
     """Listen, accept one client, let ``answer`` talk to it; return the port and the thread."""
     listener = socket.create_server(("127.0.0.1", 0))
@@ -170,3 +176,40 @@ def test_wss_open_timeout_covers_a_stalled_tls_handshake(
         sock = socket.create_connection(("127.0.0.1", server.port), timeout=WAIT)
         assert sock.recv(1) == b""
         sock.close()
+
+
+# -- live, ordered events: replies before the failure --------------------------------------
+
+
+def test_client_echoes_messages_behind_the_101_before_failing_a_bad_frame() -> None:
+    from wsproto_core.events import Close, Event, TextMessage
+    from wsproto_core.frames import serialize_frame
+    from wsproto_core.sync import ConnectionClosedError
+
+    got: list[Event] = []
+
+    def answer(sock: socket.socket) -> None:
+        conn = ServerConnection()
+        while conn.request is None:
+            conn.receive_data(sock.recv(65536))
+        list(conn.events())
+        conn.accept()
+        conn.send_text("first")
+        conn.send_text("second")
+        bad = serialize_frame(0x1, b"x", rsv=0x40)  # a reserved bit, no extension
+        sock.sendall(conn.data_to_send() + bad)  # the 101, two messages, the bad frame
+        while not got or not isinstance(got[-1], Close):
+            data = sock.recv(65536)
+            assert data, "the stream ended before the client's close"
+            conn.receive_data(data)
+            got.extend(conn.events())
+
+    port, thread = one_shot_server(answer)
+    ws = connect(f"ws://127.0.0.1:{port}/")
+    with pytest.raises(ConnectionClosedError) as info:
+        echo_until_closed(ws)
+    assert info.value.code == 1002
+    thread.join(WAIT)
+    assert got[:2] == [TextMessage("first"), TextMessage("second")]
+    assert isinstance(got[2], Close) and got[2].code == 1002
+    ws.close()

@@ -500,3 +500,112 @@ def test_2000_connections_leave_no_descriptor_or_thread_behind() -> None:
 def test_connection_closed_carries_code_and_reason() -> None:
     closed = ConnectionClosed(4000, "why")
     assert (closed.code, closed.reason, str(closed)) == (4000, "why", "connection closed: 4000 why")
+
+
+# -- live, ordered events: frames with the handshake, replies before the failure -----------
+
+ECHO_MODES = ["handler", "function"]
+
+
+def echo_app(mode: str) -> Router | object:
+    """What ``python -m wsproto_core serve --threads`` serves at /echo, or an echo function."""
+    return demo_router() if mode == "handler" else echo
+
+
+def client_frame(opcode: int, payload: bytes, rsv: int = 0) -> bytes:
+    """A frame as a client sends it (masked)."""
+    from wsproto_core.frames import serialize_frame
+
+    return serialize_frame(opcode, payload, rsv=rsv, mask_key=b"\x5a\xa5\x0f\xf0")
+
+
+def handshake_with_frames(port: int, frames: bytes) -> RawPeer:
+    """Write the upgrade request for /echo and ``frames`` in one ``sendall``; wait for the 101."""
+    from wsproto_core.connection import ClientConnection
+    from wsproto_core.events import Accept
+
+    sock = socket.create_connection(("127.0.0.1", port), timeout=WAIT)
+    conn = ClientConnection(f"ws://127.0.0.1:{port}/echo")
+    sock.sendall(conn.data_to_send() + frames)
+    peer = RawPeer(sock, conn)
+    peer.until(Accept)
+    return peer
+
+
+def events_until_close(peer: RawPeer) -> list[object]:
+    """Read until the peer's connection reports a Close; return every event up to it."""
+    while not any(isinstance(e, Close) for e in peer.events):
+        if not peer.read():
+            raise AssertionError("EOF before a Close event")
+    index = next(i for i, e in enumerate(peer.events) if isinstance(e, Close))
+    return list(peer.events[: index + 1])
+
+
+@pytest.mark.parametrize("mode", ECHO_MODES)
+def test_frames_in_the_same_write_as_the_handshake_are_echoed_in_order(mode: str) -> None:
+    frames = b"".join(client_frame(0x1, f"message {n}".encode()) for n in range(3))
+    with running(echo_app(mode)) as server:
+        peer = handshake_with_frames(server.port, frames)
+        for n in range(3):
+            assert peer.until(TextMessage) == TextMessage(f"message {n}")
+        peer.close()
+
+
+@pytest.mark.parametrize("mode", ECHO_MODES)
+def test_a_message_before_a_reserved_bit_frame_is_echoed_then_closed_1002(mode: str) -> None:
+    with running(echo_app(mode)) as server:
+        peer = RawPeer.connect(server.port, "/echo")
+        peer.sock.sendall(
+            client_frame(0x1, b"Hello, world!")
+            + client_frame(0x1, b"Hello, world!", rsv=0x20)
+            + client_frame(0x9, b"after")
+        )
+        seen = events_until_close(peer)
+        assert seen[0] == TextMessage("Hello, world!")
+        assert len(seen) == 2  # no pong for the ping after the bad frame
+        assert isinstance(seen[1], Close) and seen[1].code == 1002
+        peer.close()
+
+
+@pytest.mark.parametrize("mode", ECHO_MODES)
+def test_a_message_and_a_bad_frame_with_the_handshake_are_echoed_then_closed_1002(
+    mode: str,
+) -> None:
+    frames = client_frame(0x1, b"early") + client_frame(0x3, b"reserved opcode")
+    with running(echo_app(mode)) as server:
+        peer = handshake_with_frames(server.port, frames)
+        seen = events_until_close(peer)
+        assert seen[0] == TextMessage("early")
+        assert isinstance(seen[1], Close) and seen[1].code == 1002
+        peer.close()
+
+
+def test_a_failure_held_for_a_function_that_never_reads_goes_out_after_the_close_timeout() -> None:
+    done = threading.Event()
+
+    def deaf(ws: Connection) -> None:
+        done.wait(WAIT)
+
+    with running(deaf, close_timeout=0.2) as server:
+        peer = RawPeer.connect(server.port, "/")
+        peer.sock.sendall(client_frame(0x1, b"unread") + client_frame(0x1, b"x", rsv=0x40))
+        closed = peer.until(Close)
+        assert isinstance(closed, Close) and closed.code == 1002
+        done.set()
+        peer.close()
+
+
+def test_closing_while_a_failure_is_held_ends_the_connection() -> None:
+    def reads_one_then_closes(ws: Connection) -> None:
+        assert ws.recv(WAIT) == "one"
+        ws.close(4000, "enough")
+
+    with running(reads_one_then_closes) as server:
+        peer = RawPeer.connect(server.port, "/")
+        peer.sock.sendall(
+            client_frame(0x1, b"one") + client_frame(0x1, b"two") + client_frame(0x3, b"bad")
+        )
+        closed = peer.until(Close)
+        assert isinstance(closed, Close) and (closed.code, closed.reason) == (4000, "enough")
+        peer.read_to_eof()
+        peer.close()

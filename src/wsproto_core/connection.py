@@ -12,14 +12,39 @@ The connection owns the rules every adapter would otherwise have to know:
   in the one outgoing buffer;
 * errors in the peer's bytes never raise: they end in a
   :class:`~wsproto_core.events.Close` or :class:`~wsproto_core.events.HandshakeFailed`
-  event with the bytes owed already queued;
+  event, with the bytes owed queued by the time the application sees it;
 * :attr:`Connection.should_close_transport` says when to close the TCP stream
   (RFC 6455 §7.1.1: the server first, the client once the server has).
+
+Events are live and ordered. :meth:`Connection.events` yields from one queue
+that it reads as it goes, so an event made while the application handles an
+earlier one (the frames a client pipelined behind its request, released by
+:meth:`ServerConnection.accept`) comes out of the same loop. The codecs still
+parse every complete frame of a read at once; what the connection owes because
+of an event is deferred until :meth:`~Connection.events` yields that event:
+
+* a ``Ping``: its pong is queued then;
+* a ``Close``: the close echo, or the failure close when the peer broke the
+  protocol (the codec stops at the bad byte; the connection queues a
+  ``Close(code, reason, by_peer=False)`` in its place), and the move to
+  ``CLOSING`` or ``CLOSED`` with :attr:`~Connection.should_close_transport`,
+  happen then; nothing follows a ``Close``.
+
+So whatever the application sends while it handles event *k* is queued before
+anything owed for the bytes after *k*: the reply to a message goes out before
+the close that fails the connection for a bad frame behind it, and the
+connection is still ``OPEN`` for that reply. :attr:`~Connection.state`,
+:meth:`~Connection.data_to_send` and :attr:`~Connection.should_close_transport`
+reflect only what was yielded; :attr:`~Connection.pending_close` tells an
+adapter that a ``Close`` is waiting. After a failure the codec ignores the
+peer's bytes (or, after a size limit, only looks for its close frame), so the
+queue cannot grow behind a pending failure.
 """
 
 from __future__ import annotations
 
 import enum
+from collections import deque
 from typing import TYPE_CHECKING
 
 from .codec.hixie import HixieCodec
@@ -98,7 +123,9 @@ class Connection:
         "_events",
         "_extensions",
         "_failed",
+        "_failure",
         "_out",
+        "_peer_done",
         "_should_close",
         "_state",
         "_subprotocol",
@@ -125,14 +152,21 @@ class Connection:
         self.max_frame_size = max_frame_size
         self.stream_messages = stream_messages
         self._state = _CONNECTING
-        self._events: list[Event] = []
+        # Events not yet yielded, in order; events() pops them and applies their effects.
+        self._events: deque[Event] = deque()
         self._out: list[bytes] = []
         self._codec: Codec | None = None
         self._version: ProtocolVersion | None = None
         self._subprotocol: str | None = None
         self._extensions: list[Extension] = []
         self._close_sent = False
+        # The peer broke the protocol: its failure Close is queued (``_failure``, until
+        # events() yields it) or was yielded; the peer's bytes no longer count.
         self._failed = False
+        self._failure: Close | None = None
+        # The peer will send nothing more that counts (EOF, or its close answered our
+        # failure): once the pending Close is acted on, the stream is to be closed.
+        self._peer_done = False
         self._should_close = False
 
     # -- what the adapter reads ------------------------------------------------
@@ -170,13 +204,46 @@ class Connection:
         """The extensions in use, once the handshake is done."""
         return tuple(self._extensions)
 
+    @property
+    def pending_close(self) -> Close | None:
+        """The ``Close`` event :meth:`events` has yet to yield, or ``None``.
+
+        Until it is yielded the connection has not acted on it: the close echo
+        or the failure close is not queued and the state has not changed. An
+        adapter that hands messages to a queue instead of answering them while
+        it iterates can stop iterating while this is set and messages wait
+        unread, and go on once the application comes back for more, so the
+        replies to those messages go out first.
+        """
+        try:
+            last = self._events[-1]  # one step: an adapter's other thread may pop meanwhile
+        except IndexError:
+            return None
+        return last if type(last) is Close else None
+
     def events(self) -> Iterator[Event]:
-        """Return the events produced so far, in order, and forget them."""
-        events = self._events
-        if not events:
-            return iter(())
-        self._events = []
-        return iter(events)
+        """Yield the events produced so far, in order, forgetting each one as it is yielded.
+
+        The iterator is live: events made while the application handles one
+        (the frames :meth:`ServerConnection.accept` releases, the bytes fed to
+        :meth:`receive_data` meanwhile) come out of the same loop. What the
+        connection owes for an event is queued, and the state it leads to
+        entered, when the event is yielded: the pong for a ``Ping``; the close
+        echo, or the failure close, for a ``Close``. Replies the application
+        sends while handling an event therefore precede anything owed for the
+        events after it. Events not yet yielded when the loop stops wait for
+        the next call.
+        """
+        queue = self._events
+        popleft = queue.popleft
+        while queue:
+            event = popleft()
+            kind = type(event)
+            if kind is Ping:
+                self._answer_ping(event)  # type: ignore[arg-type]
+            elif kind is Close:
+                self._act_on_close(event)  # type: ignore[arg-type]
+            yield event
 
     def data_to_send(self) -> bytes:
         """Return every byte owed to the peer, automatic replies included, and forget them."""
@@ -192,8 +259,9 @@ class Connection:
         """Feed bytes received from the peer; ``b""`` means the stream ended (EOF).
 
         Never raises because of what the bytes contain: a protocol violation
-        queues the failure close frame and produces a ``Close`` event with
-        ``by_peer=False``; an invalid handshake produces ``HandshakeFailed``.
+        produces a ``Close`` event with ``by_peer=False``, after the events of
+        the bytes before it (the failure close frame is queued when
+        :meth:`events` yields it); an invalid handshake produces ``HandshakeFailed``.
         """
         codec = self._codec
         if codec is None:
@@ -211,32 +279,36 @@ class Connection:
         if self._failed:
             self._await_close_after_failure(codec, data)
             return
-        events = self._events
-        start = len(events)
         try:
-            codec.receive(data, events)
+            codec.receive(data, self._events)
         except ProtocolError as error:
-            self._react(start)
-            if self._state is not _CLOSED:
-                self._fail(error.close_code, error.reason)
-            return
-        if len(events) > start:
-            self._react(start)
+            # _Fail the WebSocket Connection_ (RFC 6455 §7.1.7) once the application
+            # reaches this point of the stream: the events before the bad byte come first.
+            failure = Close(error.close_code, _truncate_reason(error.reason), by_peer=False)
+            self._failure = failure
+            self._failed = True
+            self._events.append(failure)
 
-    def _react(self, start: int) -> None:
-        """Owe the peer what the protocol says for the control events appended since ``start``."""
-        events = self._events
-        for index in range(start, len(events)):
-            event = events[index]
-            if type(event) is Ping:
-                # RFC 6455 §5.5.2: a pong with the ping's application data, at once, unless
-                # a close was received (the codec reports nothing after one). Having sent
-                # our own close does not exempt us: pongs are control frames (§5.5.1).
-                codec = self._codec
-                assert codec is not None
-                self._out.append(codec.send_pong(event.payload))
-            elif type(event) is Close:
-                self._receive_close(event)
+    def _answer_ping(self, event: Ping) -> None:
+        # RFC 6455 §5.5.2: a pong with the ping's application data, unless a close was
+        # received (nothing follows a Close). Having sent our own close does not exempt
+        # us: pongs are control frames (§5.5.1).
+        codec = self._codec
+        assert codec is not None
+        self._out.append(codec.send_pong(event.payload))
+
+    def _act_on_close(self, event: Close) -> None:
+        """Do what a ``Close`` event means, as :meth:`events` yields it; it is the last event."""
+        self._events.clear()
+        if event is self._failure:
+            self._failure = None
+            self._fail(event)
+        elif event.by_peer:
+            self._receive_close(event)
+        else:
+            self._closed()  # the stream ended (1006), or close() on draft-75 (already closed)
+        if self._peer_done:
+            self._closed()
 
     def _receive_close(self, event: Close) -> None:
         # RFC 6455 §5.5.1: answer a close with a close, echoing the status code.
@@ -258,40 +330,43 @@ class Connection:
         except ProtocolError:
             answer.append(Close(1002, "", by_peer=False))  # out of step: stop waiting
         if answer:
-            self._state = _CLOSED
-            self._should_close = True
+            self._peer_done = True
+            if self._failure is None:  # the failure's Close was yielded: nothing to report
+                self._closed()
 
     def _receive_eof(self) -> None:
-        # After a failure, its Close event was the last one: nothing more to report.
-        if self._state is not _CLOSED and not self._failed:
-            if self._version == "hixie-75":
-                # draft-75 has no closing handshake: the peer closing the stream is how it closes.
-                self._events.append(Close(1005, ""))
-            else:
-                # RFC 6455 §7.1.5: closed with no close frame received: 1006.
-                reason = "connection closed without a closing handshake"
-                self._events.append(Close(1006, reason, by_peer=False))
+        self._peer_done = True
+        if self.pending_close is not None:
+            return  # acted on, the stream closed too, when events() yields it
+        if self._state is _CLOSED or self._failed:
+            # After a failure, its Close event was the last one: nothing more to report.
+            self._closed()
+        elif self._version == "hixie-75":
+            # draft-75 has no closing handshake: the peer closing the stream is how it closes.
+            self._events.append(Close(1005, ""))
+        else:
+            # RFC 6455 §7.1.5: closed with no close frame received: 1006.
+            reason = "connection closed without a closing handshake"
+            self._events.append(Close(1006, reason, by_peer=False))
+
+    def _closed(self) -> None:
         self._state = _CLOSED
         self._should_close = True
 
-    def _fail(self, code: int, reason: str) -> None:
+    def _fail(self, failure: Close) -> None:
         """_Fail the WebSocket Connection_ (RFC 6455 §7.1.7): close frame, then close the stream."""
-        reason = _truncate_reason(reason)
         codec = self._codec
-        if codec is not None and not self._close_sent:
-            self._send_close_frame(codec, code, reason)
+        assert codec is not None
+        if not self._close_sent:
+            self._send_close_frame(codec, failure.code, failure.reason)
             if codec.draining:
                 # The framing is still in step (a size limit seen in a header): wait for
                 # the peer's close as in a normal closing handshake, so the stream is not
                 # closed under bytes the peer is still sending. Closing then can reset the
                 # stream, and a reset (through a proxy too) can lose our close frame.
-                self._events.append(Close(code, reason, by_peer=False))
-                self._failed = True
                 self._state = _CLOSING
                 return
-        self._events.append(Close(code, reason, by_peer=False))
-        self._state = _CLOSED
-        self._should_close = True
+        self._closed()
 
     def _send_close_frame(self, codec: Codec, code: int | None, reason: str) -> None:
         # draft-75 has no closing handshake: closing the stream is the close.
@@ -589,7 +664,8 @@ class ServerConnection(Connection):
         """Accept the opening handshake, after a ``Request`` event (RFC 6455 §4.2.2).
 
         Frames the client sent before the decision are parsed now; their events
-        follow.
+        follow, in the :meth:`events` loop that yielded the ``Request`` if it is
+        still running.
 
         Args:
             subprotocol: The subprotocol to use; it must be one the client offered.

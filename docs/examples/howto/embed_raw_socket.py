@@ -16,12 +16,6 @@ OPEN_TIMEOUT = 10.0  # seconds a client has for the opening handshake
 CLOSE_TIMEOUT = 10.0  # seconds the peer has to finish the closing handshake
 
 
-def pending_events(conn):
-    """Every event, including those that handling an event made (accept() may)."""
-    while events := list(conn.events()):
-        yield from events
-
-
 def echo(conn, event):
     """The application: accept every client and send each message back."""
     if isinstance(event, Request):
@@ -38,7 +32,7 @@ def run(sock, conn, handle):
     closing = False
     try:
         while True:
-            for event in pending_events(conn):
+            for event in conn.events():  # live: accept() releases pipelined frames here
                 handle(conn, event)
             # Blocks while the peer reads slowly; meanwhile we read nothing more.
             sock.sendall(conn.data_to_send())

@@ -10,6 +10,14 @@ It owns everything that needs a clock or a buffer: keepalive pings, the close
 timeout, write backpressure (``send`` waits for the transport to drain above
 the high-water mark) and the bounded receive queue (reading pauses while
 ``max_queue`` messages wait for ``recv``).
+
+The connection's events are live and ordered: what it owes for an event (a
+pong, the failure close for a bad frame) is queued only when ``events()``
+yields it. Messages handed to ``recv`` are answered later than that, so when a
+failure is pending behind messages the application has not read yet, the loop
+stops there and goes on when ``recv`` finds the queue empty (the application
+has answered them), or when it closes, or after the close timeout: its replies
+go out before the failure close. The peer's own close is answered at once.
 """
 
 from __future__ import annotations
@@ -56,11 +64,14 @@ class WebSocket(asyncio.Protocol):
     """
 
     __slots__ = (
+        "_answer_pending",
         "_close_handle",
         "_closed_waiter",
         "_conn",
         "_drain_waiters",
         "_half_closed",
+        "_hold_handle",
+        "_hold_released",
         "_keepalive_handle",
         "_keepalive_payload",
         "_loop",
@@ -88,6 +99,9 @@ class WebSocket(asyncio.Protocol):
         self._max_queue = options.max_queue
         # Allocated on first use: an idle connection should cost little memory.
         self._messages: deque[str | bytes] | None = None
+        # A message was queued since recv() last found the queue empty: the application
+        # may still answer it (see _holding).
+        self._answer_pending = False
         self._recv_waiter: asyncio.Future[None] | None = None
         self._reading_paused = False
         self._writing_paused = False
@@ -97,6 +111,8 @@ class WebSocket(asyncio.Protocol):
         self._keepalive_handle: asyncio.TimerHandle | None = None
         self._keepalive_payload: bytes | None = None
         self._close_handle: asyncio.TimerHandle | None = None
+        self._hold_handle: asyncio.TimerHandle | None = None
+        self._hold_released = False
         self._closed_waiter: asyncio.Future[None] | None = None
         self.subprotocol: str | None = None
         self.remote_address: Any = None
@@ -128,6 +144,10 @@ class WebSocket(asyncio.Protocol):
             RuntimeError: Another task is already waiting in ``recv``.
         """
         while not self._messages:
+            self._answer_pending = False
+            if self._conn.pending_close is not None:
+                self._process()  # every message read and answered: on to the rest
+                continue
             if self.close_code is not None:
                 raise closed_error(self.close_code, self.close_reason)
             if self._recv_waiter is not None:
@@ -241,7 +261,8 @@ class WebSocket(asyncio.Protocol):
         """Start the closing handshake without waiting (call it on the loop's thread)."""
         if self._conn.state is _OPEN:
             self._conn.close(code, reason)
-            self._flush()
+            self._hold_released = True  # closing: nothing more will be answered
+            self._process()
         elif self._transport is not None and self._conn.state is ConnectionState.CONNECTING:
             self._transport.abort()
 
@@ -308,10 +329,10 @@ class WebSocket(asyncio.Protocol):
         self._transport = None
         if self.close_code is None:
             self.close_code, self.close_reason = 1006, "connection lost"
-        for handle in (self._close_handle, self._keepalive_handle):
+        for handle in (self._close_handle, self._keepalive_handle, self._hold_handle):
             if handle is not None:
                 handle.cancel()
-        self._close_handle = self._keepalive_handle = None
+        self._close_handle = self._keepalive_handle = self._hold_handle = None
         self._wake_receiver()
         self._wake_drainers()
         error = closed_error(self.close_code, self.close_reason)
@@ -327,9 +348,44 @@ class WebSocket(asyncio.Protocol):
     # -- the event loop of one connection ----------------------------------------------
 
     def _process(self) -> None:
-        for event in self._conn.events():
-            self._handle(event)
+        """Handle the connection's events, in order, then write what it owes."""
+        conn = self._conn
+        failing = conn.pending_close is not None
+        if not (failing and self._holding()):
+            for event in conn.events():
+                self._handle(event)
+                kind = type(event)
+                if kind is not TextMessage and kind is not BytesMessage:
+                    # Handling it may have fed the connection more (accept() does).
+                    failing = conn.pending_close is not None
+                if failing and self._holding():
+                    break
         self._flush()
+
+    def _holding(self) -> bool:
+        """Whether a pending failure waits for the application to answer the messages before it."""
+        if self._hold_released or not self._unanswered():
+            return False
+        pending = self._conn.pending_close
+        if pending is None or pending.by_peer:
+            return False
+        if self._hold_handle is None:
+            self._hold_handle = self._loop.call_later(self._options.close_timeout, self._end_hold)
+        return True
+
+    def _unanswered(self) -> bool:
+        """Whether messages were handed to the application that it may not have answered yet.
+
+        True from the moment a message is queued until ``recv`` is called with the
+        queue empty: the application has read every message and is back for more.
+        """
+        return self._answer_pending
+
+    def _end_hold(self) -> None:
+        """The application did not come back for more within the close timeout: fail now."""
+        self._hold_handle = None
+        self._hold_released = True
+        self._process()
 
     def _handle(self, event: Event) -> None:
         kind = type(event)
@@ -376,6 +432,7 @@ class WebSocket(asyncio.Protocol):
         if messages is None:
             messages = self._messages = deque()
         messages.append(message)
+        self._answer_pending = True
         self._wake_receiver()
         if len(messages) >= self._max_queue and not self._reading_paused:
             self._pause_reading()

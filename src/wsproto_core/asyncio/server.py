@@ -228,6 +228,11 @@ class ServerWebSocket(WebSocket):
         if result is not None:
             self._runner = self._loop.create_task(self._drain_backlog(result))
 
+    def _unanswered(self) -> bool:
+        if self._hc is None:
+            return super()._unanswered()
+        return self._runner is not None  # an async callback is running; more may wait
+
     def _invoke(self, callback: Any, args: tuple[Any, ...]) -> Awaitable[None] | None:
         try:
             result = callback(self._hc, *args)
@@ -251,6 +256,8 @@ class ServerWebSocket(WebSocket):
                 self._resume_reading()
             result = self._invoke(callback, args)
         self._runner = None
+        if self._conn.pending_close is not None:
+            self._process()  # every callback done: on to what was held behind them
 
     def _callback_failed(self) -> None:
         logger.exception("%s: handler callback failed", self.remote_address)

@@ -14,6 +14,8 @@ from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import MutableSequence
+
     from ..events import Event
     from ..versions import ProtocolVersion
 
@@ -32,7 +34,7 @@ class Codec(ABC):
     version: ProtocolVersion
 
     @abstractmethod
-    def receive(self, data: bytes, events: list[Event]) -> None:
+    def receive(self, data: bytes, events: MutableSequence[Event]) -> None:
         """Parse ``data`` (appended to whatever was buffered) and append events.
 
         Every complete unit in the buffer is parsed in this one call. Events

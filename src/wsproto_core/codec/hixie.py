@@ -39,6 +39,7 @@ from . import Codec
 
 if TYPE_CHECKING:
     import codecs
+    from collections.abc import MutableSequence
 
     from ..events import Event
 
@@ -133,7 +134,7 @@ class HixieCodec(Codec):
         self._digits = 0
         self._remaining = 0
 
-    def receive(self, data: bytes, events: list[Event]) -> None:
+    def receive(self, data: bytes, events: MutableSequence[Event]) -> None:
         """Parse ``data`` (after whatever was buffered) and append the events.
 
         Every complete frame in the buffer is parsed in this one call. A text
@@ -197,7 +198,9 @@ class HixieCodec(Codec):
             raise
         del buffer[:pos]
 
-    def _receive_text(self, buffer: bytearray, pos: int, end: int, events: list[Event]) -> int:
+    def _receive_text(
+        self, buffer: bytearray, pos: int, end: int, events: MutableSequence[Event]
+    ) -> int:
         """Take the text of a sentinel-framed frame, up to its ``0xFF`` if it is here.
 
         Returns:
@@ -229,7 +232,9 @@ class HixieCodec(Codec):
         self._state = _FRAME_START
         return sentinel + 1
 
-    def _receive_length(self, buffer: bytearray, pos: int, end: int, events: list[Event]) -> int:
+    def _receive_length(
+        self, buffer: bytearray, pos: int, end: int, events: MutableSequence[Event]
+    ) -> int:
         """Read the base-128 length of a length-prefixed frame, as far as it is here.
 
         Returns:

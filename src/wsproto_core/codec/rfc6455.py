@@ -26,7 +26,7 @@ from ..utf8 import Utf8Decoder, decode_utf8
 from . import Codec
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, MutableSequence, Sequence
 
     from ..events import Event
     from ..extensions import Extension
@@ -190,7 +190,7 @@ class Rfc6455Codec(Codec):
 
     # -- receiving ---------------------------------------------------------------
 
-    def receive(self, data: bytes, events: list[Event]) -> None:
+    def receive(self, data: bytes, events: MutableSequence[Event]) -> None:
         """Parse ``data`` (appended to whatever was buffered) and append events.
 
         Args:
@@ -240,7 +240,7 @@ class Rfc6455Codec(Codec):
             self._discard = 0
             self._buffer = bytearray(buf[stop:end])
 
-    def _drain(self, data: bytes, events: list[Event]) -> None:
+    def _drain(self, data: bytes, events: MutableSequence[Event]) -> None:
         """Discard frames until the peer's close frame, which is reported (RFC 6455 §7.1.7)."""
         buf = self._buffer + data
         end = len(buf)
@@ -284,7 +284,7 @@ class Rfc6455Codec(Codec):
             pos = stop
         self._buffer = bytearray(buf[pos:])
 
-    def _receive(self, data: bytes, events: list[Event]) -> None:
+    def _receive(self, data: bytes, events: MutableSequence[Event]) -> None:
         buf: bytes | bytearray = self._buffer
         if buf:
             buf += data
@@ -468,7 +468,7 @@ class Rfc6455Codec(Codec):
             self._buffer = bytearray(buf[pos:])
 
     def _continue_frame(
-        self, buf: bytes | bytearray, end: int, events: list[Event], start: int = 0
+        self, buf: bytes | bytearray, end: int, events: MutableSequence[Event], start: int = 0
     ) -> int:
         """Consume what ``buf`` holds of the data frame in progress; return where it stopped."""
         left = self._frame_left
@@ -477,7 +477,7 @@ class Rfc6455Codec(Codec):
         self._frame_payload(memoryview(buf)[start:stop], events)
         return stop
 
-    def _frame_payload(self, piece: memoryview, events: list[Event]) -> None:
+    def _frame_payload(self, piece: memoryview, events: MutableSequence[Event]) -> None:
         """Handle a piece of the current data frame's payload, still masked if it was."""
         key = self._frame_key
         if key is None:
@@ -507,7 +507,7 @@ class Rfc6455Codec(Codec):
             self._message_decoded = decoded
         self._message_data(data, frame_done and self._frame_fin, events)
 
-    def _message_data(self, piece: bytes, final: bool, events: list[Event]) -> None:
+    def _message_data(self, piece: bytes, final: bool, events: MutableSequence[Event]) -> None:
         """Deliver (or gather) a piece of the current message."""
         if self._message_opcode == _TEXT:
             text = decode_utf8(self._decoder, piece, final)

@@ -92,12 +92,11 @@ def connect(
         if ssl is not None:
             sock.settimeout(max(deadline - time.monotonic(), 0.001))
             sock = ssl.wrap_socket(sock, server_hostname=uri.host)
-        events = handshake(sock, protocol, deadline)
+        response = handshake(sock, protocol, deadline)
         sock.settimeout(None)
     except BaseException:
         sock.close()
         raise
-    response = events[0]
     if not isinstance(response, Accept):
         sock.close()
         if isinstance(response, Reject):
@@ -107,7 +106,6 @@ def connect(
     ws = Connection(
         sock,
         protocol,
-        events=events[1:],
         response=response,
         remote_address=sock.getpeername(),
         ping_interval=ping_interval,

@@ -47,7 +47,6 @@ class Connection(Reader):
         sock: The connected socket (blocking mode).
         protocol: The sans-IO connection, handshake done (or, server side, a
             request waiting for ``accept()``).
-        events: Events the handshake produced after its own (pipelined messages).
         remote_address: The peer's address.
         response: The client's ``Accept`` event.
         ping_interval: Seconds between keepalive pings (``None``: no keepalive).
@@ -121,6 +120,7 @@ class Connection(Reader):
             try:
                 message = messages.get_nowait()
             except queue.Empty:
+                self._answered = self._taken  # back for more: every message was answered
                 message = self._read_or_wait(deadline)
             if message is TURN:
                 continue
@@ -131,6 +131,7 @@ class Connection(Reader):
                 with self._room:
                     self._room.notify()
             assert not isinstance(message, Turn)
+            self._taken += 1
             return message
 
     def __iter__(self) -> Iterator[str | bytes]:

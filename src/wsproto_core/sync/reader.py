@@ -12,6 +12,16 @@ The reader thread reads whenever nobody else does. A thread blocked in
 usual loop (receive, answer, receive...) a message costs no thread switch; the
 reader thread parks meanwhile and takes over when ``recv()`` is not called for
 a while (:data:`HANDOFF`), so pings, closes and keepalive are always handled.
+
+The connection's events are live and ordered: what it owes for an event (a
+pong, the failure close for a bad frame) is queued when ``events()`` yields it.
+So they are handed over one at a time, each one's replies written before the
+next is taken. A handler's ``on_message`` answers while it runs; messages
+queued for ``recv()`` are answered later, so a failure pending behind messages
+nobody has read yet waits until a ``recv()`` call finds the queue empty (the
+application has answered them), the application closes, or the close timeout
+passes; meanwhile the socket is not read. The peer's own close is answered at
+once.
 """
 
 from __future__ import annotations
@@ -31,7 +41,7 @@ from ..errors import UnsupportedOperation
 from ..events import BytesMessage, Close, Pong, TextMessage
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable, Iterator
 
     from ..connection import Connection as Protocol
     from ..events import Accept, Event
@@ -82,8 +92,8 @@ class PeriodicTimer:
         self.cancelled = True
 
 
-def handshake(sock: socket.socket, protocol: Protocol, deadline: float) -> list[Event]:
-    """Run the opening handshake: write what ``protocol`` owes, read until it has events.
+def handshake(sock: socket.socket, protocol: Protocol, deadline: float) -> Event:
+    """Run the opening handshake: write what ``protocol`` owes, read until it has an event.
 
     The socket is in timeout mode during the handshake (nobody else uses it
     yet); the caller sets it back to blocking.
@@ -94,8 +104,9 @@ def handshake(sock: socket.socket, protocol: Protocol, deadline: float) -> list[
         deadline: The ``time.monotonic()`` value by which the handshake must be done.
 
     Returns:
-        Every event produced, the handshake's first (``Request``, ``HTTPRequest``,
-        ``Accept``, ``Reject`` or ``HandshakeFailed``). A server's refusal is written.
+        The handshake's event: ``Request``, ``HTTPRequest``, ``Accept``, ``Reject``
+        or ``HandshakeFailed``. A server's refusal is written. The events after it
+        (frames the peer sent right behind) stay in ``protocol`` for the reader.
 
     Raises:
         TimeoutError: The deadline passed.
@@ -109,10 +120,10 @@ def handshake(sock: socket.socket, protocol: Protocol, deadline: float) -> list[
         sock.settimeout(remaining)
         if out:
             sock.sendall(out)
-        events = list(protocol.events())
-        if events:
+        event = next(protocol.events(), None)
+        if event is not None:
             sock.sendall(protocol.data_to_send())
-            return events
+            return event
         protocol.receive_data(sock.recv(RECV_SIZE))
 
 
@@ -125,6 +136,7 @@ class Reader:
 
     __slots__ = (
         "_aborted",
+        "_answered",
         "_close_deadline",
         "_close_event",
         "_close_timeout",
@@ -132,7 +144,8 @@ class Reader:
         "_done",
         "_draining",
         "_eof",
-        "_events",
+        "_handed",
+        "_hold_until",
         "_keepalive_ping",
         "_lock",
         "_max_queue",
@@ -158,6 +171,7 @@ class Reader:
         "_selector",
         "_sent_close",
         "_socket",
+        "_taken",
         "_timers",
         "_urgent",
         "remote_address",
@@ -169,7 +183,6 @@ class Reader:
         sock: socket.socket,
         protocol: Protocol,
         *,
-        events: Iterable[Event] = (),
         remote_address: Any = None,
         response: Accept | None = None,
         ping_interval: float | None = 20,
@@ -181,7 +194,6 @@ class Reader:
     ) -> None:
         self._socket = sock
         self._protocol = protocol
-        self._events = list(events)
         self.remote_address = remote_address
         self.response = response
         self._ping_interval = ping_interval
@@ -218,6 +230,13 @@ class Reader:
         self._next_ping: float | None = None
         self._pong_deadline: float | None = None
         self._close_deadline: float | None = None
+        self._hold_until: float | None = None  # when a failure held for recv() goes out anyway
+        # Messages put in the queue, messages recv() returned, and how many of those were
+        # returned when a recv() call last found the queue empty: the application had
+        # answered them all (see _holds_failure).
+        self._handed = 0
+        self._taken = 0
+        self._answered = 0
         self._timers: list[PeriodicTimer] = []
 
     def abort(self) -> None:
@@ -282,13 +301,10 @@ class Reader:
             self._next_ping = time.monotonic() + self._ping_interval
         try:
             with self._lock:
-                # A server's handshake response and the frames pipelined behind the request.
-                events = [*self._events, *self._protocol.events()]
-                self._events = []
-                self._flush()
+                self._flush()  # a server's handshake response
             if self._pending_close is not None:
                 self._start_close(*self._pending_close)
-            self._dispatch(events)
+            self._pump()  # the frames the peer sent right behind the handshake
             if self._on_message is not None:
                 while not self._eof:  # callbacks run here: this thread always reads
                     self._step(None)
@@ -308,7 +324,8 @@ class Reader:
         """
         me = threading.current_thread()
         with self._park:
-            patient = self._hand_over()
+            # While a failure is held for them, leave the turn to recv() callers.
+            patient = self._hand_over() or self._holds_failure()
             while True:
                 if self._reading is None:
                     if self._eof:
@@ -334,7 +351,14 @@ class Reader:
         return False
 
     def _step(self, until: float | None) -> None:
-        """Wait for bytes (at most until the next deadline or ``until``), then handle them."""
+        """Wait for bytes (at most until the next deadline or ``until``), then handle them.
+
+        While the connection holds a ``Close`` not yet handed over (a failure held
+        for ``recv()``), hand it over instead, if its time has come.
+        """
+        if self._protocol.pending_close is not None:
+            self._pump()
+            return
         deadline = self._next_deadline()
         timer_due = deadline is not None and (until is None or deadline <= until)
         wake = deadline if timer_due else until
@@ -358,11 +382,52 @@ class Reader:
             self._eof = True
         if self._draining:
             return  # closing: the peer's last bytes have no meaning left
+        self._pump(data)
+
+    def _pump(self, data: bytes | None = None) -> None:
+        """Feed ``data``, if any; hand the events over in order, writing what each one owes.
+
+        Stops before a failure held for ``recv()`` (see :meth:`_holds_failure`).
+        """
+        protocol = self._protocol
+        events = protocol.events()
         with self._lock:
-            self._protocol.receive_data(data)
-            events = list(self._protocol.events())
-            self._flush()
-        self._dispatch(events)
+            if data is not None:
+                protocol.receive_data(data)
+            # Only this thread feeds the connection: a failure is there now or not at all.
+            failing = self._on_message is None and protocol.pending_close is not None
+            event = None if failing and self._holds_failure() else self._take(events)
+        while event is not None:
+            self._dispatch(event)
+            if failing and self._holds_failure():
+                return
+            with self._lock:
+                event = self._take(events)
+
+    def _take(self, events: Iterator[Event]) -> Event | None:
+        """The next event, or ``None``; write what it leaves owed (lock held)."""
+        event = next(events, None)
+        kind = type(event)
+        if kind is not TextMessage and kind is not BytesMessage:
+            self._flush()  # a message leaves nothing owed; the others may
+        return event
+
+    def _holds_failure(self) -> bool:
+        """Whether a pending failure waits for the application to answer the messages before it.
+
+        It waits until a ``recv()`` call finds the queue empty (every message was
+        returned and the application is back for more), the application closes,
+        the stream is cut, or the close timeout has passed since the hold began.
+        """
+        if self._on_message is not None or self._closing or self._aborted:
+            return False
+        pending = self._protocol.pending_close
+        if pending is None or pending.by_peer or self._answered >= self._handed:
+            return False
+        now = time.monotonic()
+        if self._hold_until is None:
+            self._hold_until = now + self._close_timeout
+        return now < self._hold_until
 
     def _flush(self) -> bool:
         """Write what the protocol owes (lock held); return False if the socket failed."""
@@ -389,14 +454,13 @@ class Reader:
                 self.abort()  # wakes the reader, which ends the connection
         return written
 
-    def _dispatch(self, events: list[Event]) -> None:
-        for event in events:
-            if isinstance(event, (TextMessage, BytesMessage)):
-                self._deliver(event.data)
-            elif isinstance(event, Pong):
-                self._acknowledge(event.payload)
-            elif isinstance(event, Close):
-                self._closed(event)
+    def _dispatch(self, event: Event) -> None:
+        if isinstance(event, (TextMessage, BytesMessage)):
+            self._deliver(event.data)
+        elif isinstance(event, Pong):
+            self._acknowledge(event.payload)
+        elif isinstance(event, Close):
+            self._closed(event)
 
     def _deliver(self, message: str | bytes) -> None:
         on_message = self._on_message
@@ -411,6 +475,7 @@ class Reader:
             return
         messages = self._messages
         messages.put(message)
+        self._handed += 1
         limit = self._max_queue
         if limit is not None and self._reading is self._reader and messages.qsize() >= limit:
             # Backpressure: stop reading until recv() makes room (or the connection closes).
@@ -537,14 +602,11 @@ class Reader:
     def _finish(self) -> None:
         self.abort()
         self._selector.close()
+        # What is left: a close the application caused (draft-75) is reported without a read.
+        self._pump()
         with self._lock:  # no writer is left inside sendall once the stream is shut down
             self._socket.close()
-            close_event = self._close_event
-            if close_event is None:
-                # A close the application caused (draft-75) is reported without a read.
-                close_event = next(
-                    (e for e in self._protocol.events() if isinstance(e, Close)), None
-                )
+        close_event = self._close_event
         if close_event is None:
             close_event = Close(
                 1006, "connection closed without a closing handshake", by_peer=False

@@ -262,7 +262,7 @@ class Server:
                 sock = tls
                 tls.settimeout(self._open_timeout)
                 tls.do_handshake()
-            events = handshake(sock, protocol, deadline)
+            request = handshake(sock, protocol, deadline)
             sock.settimeout(None)
         except OSError:  # timeouts, resets, TLS failures: nobody to answer
             sock.close()
@@ -270,7 +270,6 @@ class Server:
         finally:
             with self._lock:
                 self._handshaking.discard(sock)
-        request = events[0]
         if not isinstance(request, (Request, HTTPRequest)):
             sock.close()  # HandshakeFailed: the refusal was written
             return
