@@ -53,12 +53,13 @@ _set_text_final = vars(TextMessage)["final"].__set__
 _set_bytes = vars(BytesMessage)["data"].__set__
 _set_bytes_final = vars(BytesMessage)["final"].__set__
 
-_CONTINUATION = 0x0
-_TEXT = 0x1
-_BINARY = 0x2
-_CLOSE = 0x8
-_PING = 0x9
-_PONG = 0xA
+# The opcodes, as plain ints for the comparisons on the receive path.
+_CONTINUATION = int(Opcode.CONTINUATION)
+_TEXT = int(Opcode.TEXT)
+_BINARY = int(Opcode.BINARY)
+_CLOSE = int(Opcode.CLOSE)
+_PING = int(Opcode.PING)
+_PONG = int(Opcode.PONG)
 
 
 _NO_FAST_PATH = bytes(256)
@@ -306,7 +307,7 @@ class Rfc6455Codec(Codec):
             size = fast_sizes[buf[pos + 1]]
             # The fast path: a whole single-frame text or binary message (FIN set,
             # no reserved bit), short, masked as it must be, within the limits.
-            if size and idle and (first == 0x81 or first == 0x82):
+            if size and idle and (first == 0x81 or first == 0x82):  # FIN | TEXT, FIN | BINARY
                 stop = pos + size
                 if stop <= end:
                     if client:
