@@ -117,9 +117,11 @@ class Rfc6455Codec(Codec):
         "_frame_opcode",
         "_frame_parts",
         "_frame_rsv",
+        "_mask_bit",
         "_mask_key_source",
         "_max_frame_size",
         "_max_message_size",
+        "_medium_second",
         "_message_bytes",
         "_message_decoded",
         "_message_opcode",
@@ -175,6 +177,11 @@ class Rfc6455Codec(Codec):
             if limit is not None
         )
         self._fast_sizes = _NO_FAST_PATH if self._extensions else _fast_sizes(client, fast_limit)
+        # The MASK bit of every frame this role receives (RFC 6455 §5.3).
+        self._mask_bit = 0 if client else 0x80
+        # For the medium path of receive(): the second header byte of a frame with a
+        # 16-bit length and that MASK bit. Never with extensions (-1 is no byte).
+        self._medium_second = -1 if self._extensions else self._mask_bit | 126
         self._buffer = bytearray()
         self._closed = False
         # After a failure that leaves the framing intact (a size limit, seen in a
@@ -294,6 +301,10 @@ class Rfc6455Codec(Codec):
         key_spread = KEY_SPREAD
         low_bytes = LOW_BYTES
         fast_sizes = self._fast_sizes
+        medium = self._medium_second
+        medium_header = 4 if client else 8
+        size_bound = self._size_bound
+        unpack_from = _unpack_from
         idle = not self._message_opcode
         append = events.append
         new_event = _new_event
@@ -304,7 +315,9 @@ class Rfc6455Codec(Codec):
         last = end - 1
         while pos < last:
             first = buf[pos]
-            size = fast_sizes[buf[pos + 1]]
+            second = buf[pos + 1]
+            size = fast_sizes[second]
+            payload = None
             # The fast path: a whole single-frame text or binary message (FIN set,
             # no reserved bit), short, masked as it must be, within the limits.
             if size and idle and (first == 0x81 or first == 0x82):  # FIN | TEXT, FIN | BINARY
@@ -319,23 +332,45 @@ class Rfc6455Codec(Codec):
                         both = from_bytes(buf[pos + 2 : stop], "little")
                         spread = (both & 0xFFFFFFFF) * key_spread[length] & low_bytes[length]
                         payload = ((both >> 32) ^ spread).to_bytes(length, "little")
-                    pos = stop
-                    if first == 0x81:
-                        try:
-                            text = payload.decode("utf-8")
-                        except UnicodeDecodeError:
-                            raise InvalidUTF8() from None
-                        event: Event = new_event(TextMessage)
-                        set_text(event, text)
-                        set_text_final(event, True)
-                    else:
-                        event = new_event(BytesMessage)
-                        set_bytes(event, payload)
-                        set_bytes_final(event, True)
-                    append(event)
-                    continue
+            # The medium path: the same with a 16-bit length (126 bytes to 64 KiB).
+            elif (
+                second == medium
+                and idle
+                and (first == 0x81 or first == 0x82)
+                and pos + medium_header <= end
+            ):
+                (length,) = unpack_from("!H", buf, pos + 2)
+                start = pos + medium_header
+                stop = start + length
+                # RFC 6455 §5.2: "the minimal number of bytes MUST be used". A frame
+                # under 126 bytes or over the limits is refused on the general path.
+                if stop <= end and 126 <= length <= size_bound:
+                    # A view, not a slice: mask() copies it once. (No name holds the
+                    # view, so the buffer can be trimmed after.)
+                    payload = (
+                        bytes(memoryview(buf)[start:stop])
+                        if client
+                        else mask(memoryview(buf)[start:stop], buf[pos + 4 : start])
+                    )
+            if payload is not None:
+                pos = stop
+                if first == 0x81:
+                    try:
+                        text = payload.decode("utf-8")
+                    except UnicodeDecodeError:
+                        raise InvalidUTF8() from None
+                    event: Event = new_event(TextMessage)
+                    set_text(event, text)
+                    set_text_final(event, True)
+                else:
+                    event = new_event(BytesMessage)
+                    set_bytes(event, payload)
+                    set_bytes_final(event, True)
+                append(event)
+                continue
             # Any other frame, or one not all here yet: the general path.
-            stop = self._receive_frame(buf, pos, end, events)
+            receive_frame = self._receive_control_frame if first & 0x8 else self._receive_frame
+            stop = receive_frame(buf, pos, end, events)
             if stop == pos:
                 break  # the frame's header (or a control frame) is not all here yet
             if self._closed:
@@ -350,37 +385,43 @@ class Rfc6455Codec(Codec):
     def _receive_frame(
         self, buf: bytes | bytearray, pos: int, end: int, events: MutableSequence[Event]
     ) -> int:
-        """Receive the frame at ``pos``, or what is here of it; return where it stopped.
+        """Receive the data frame at ``pos``, or what is here of it; return where it stopped.
 
-        It stops at ``pos`` when too little of the frame is here to act on.
+        It stops at ``pos`` when too little of the frame is here to act on. A whole,
+        unfragmented message is delivered at once; any other frame (a fragment, a frame
+        with extensions, a frame not all here yet) is started and given what is here.
         """
         first = buf[pos]
         second = buf[pos + 1]
+        client = self._client
         # RFC 6455 §5.2: RSV1-3 must be 0 unless an extension defines them.
         if first & 0x70 & ~self._rsv_allowed:
             raise ProtocolError(f"reserved bits {first & 0x70:#x} set")
         # RFC 6455 §5.3: a client masks every frame; a server masks none.
-        if second & 0x80:
-            if self._client:
-                raise ProtocolError("masked frame from the server")
-            header_end = pos + 6
-        elif self._client:
-            header_end = pos + 2
-        else:
-            raise ProtocolError("unmasked frame from the client")
-        if first & 0x8:
-            return self._receive_control_frame(buf, pos, header_end, end, events)
+        if (second & 0x80) != self._mask_bit:
+            raise ProtocolError(
+                "masked frame from the server" if client else "unmasked frame from the client"
+            )
         opcode = first & 0x0F
         if opcode > _BINARY:
             raise ProtocolError(f"reserved opcode {opcode}")
-        # RFC 6455 §5.4: a message is one frame, or a first frame and continuations.
-        if opcode:
-            if self._message_opcode:
-                raise ProtocolError("new data frame inside a fragmented message")
-        elif not self._message_opcode:
-            raise ProtocolError("continuation frame with no message started")
+        # RFC 6455 §5.4: a message is one frame, or a first frame and continuations:
+        # a new message's frame while none is open, a continuation while one is.
+        if bool(opcode) == bool(self._message_opcode):
+            raise ProtocolError(
+                "new data frame inside a fragmented message"
+                if opcode
+                else "continuation frame with no message started"
+            )
         length = second & 0x7F
-        if length >= 126:
+        header_end = pos + (2 if client else 6)
+        if length == 126 and header_end + 2 <= end:
+            (length,) = _unpack_from("!H", buf, pos + 2)
+            header_end += 2
+            # RFC 6455 §5.2: "the minimal number of bytes MUST be used".
+            if length < 126:
+                raise ProtocolError("16-bit length for a payload under 126 bytes")
+        elif length >= 126:
             parsed = self._extended_length(buf, pos)
             if parsed is None:
                 return pos
@@ -393,23 +434,44 @@ class Rfc6455Codec(Codec):
             return pos
         stop = header_end + length
         if first & 0x80 and opcode and stop <= end and not self._extensions:
-            # The common case: a whole, unfragmented message in the buffer.
+            # A whole, unfragmented message in the buffer.
             self._receive_message(buf, header_end, stop, opcode, events)
             return stop
-        return self._begin_frame(buf, first, header_end, end, length, size, events)
+        # A fragment, a frame with extensions, or a frame not all here yet.
+        if opcode:
+            self._message_opcode = opcode
+            if opcode == _TEXT:
+                self._decoder.reset()
+        self._message_size = size
+        self._frame_key = None if client else bytes(buf[header_end - 4 : header_end])
+        self._frame_offset = 0
+        self._frame_fin = bool(first & 0x80)
+        self._frame_opcode = opcode
+        self._frame_rsv = first & 0x70
+        stop = min(end, stop)
+        self._frame_left = length - (stop - header_end)
+        self._frame_payload(memoryview(buf)[header_end:stop], events)
+        return stop
 
     def _receive_control_frame(
-        self,
-        buf: bytes | bytearray,
-        pos: int,
-        header_end: int,
-        end: int,
-        events: MutableSequence[Event],
+        self, buf: bytes | bytearray, pos: int, end: int, events: MutableSequence[Event]
     ) -> int:
-        """Receive the control frame at ``pos`` once it is all here; return where it ends."""
+        """Receive the control frame at ``pos`` once it is all here; return where it ends.
+
+        It stops at ``pos`` when the frame is not all here yet.
+        """
         first = buf[pos]
+        second = buf[pos + 1]
+        client = self._client
+        # RFC 6455 §5.2-5.3, as for a data frame.
+        if first & 0x70 & ~self._rsv_allowed:
+            raise ProtocolError(f"reserved bits {first & 0x70:#x} set")
+        if (second & 0x80) != self._mask_bit:
+            raise ProtocolError(
+                "masked frame from the server" if client else "unmasked frame from the client"
+            )
         opcode = first & 0x0F
-        length = buf[pos + 1] & 0x7F
+        length = second & 0x7F
         # RFC 6455 §5.5: control frames are not fragmented, carry at most
         # 125 bytes, and may be interleaved within a fragmented message.
         if opcode > _PONG:
@@ -418,13 +480,15 @@ class Rfc6455Codec(Codec):
             raise ProtocolError("fragmented control frame")
         if length > MAX_CONTROL_PAYLOAD:
             raise ProtocolError("control frame payload over 125 bytes")
+        header_end = pos + (2 if client else 6)
         stop = header_end + length
         if end < stop:
             return pos
-        if self._client:
-            payload = bytes(buf[header_end:stop])
-        else:
-            payload = mask(buf[header_end:stop], buf[header_end - 4 : header_end])
+        payload = (
+            bytes(buf[header_end:stop])
+            if client
+            else mask(buf[header_end:stop], buf[header_end - 4 : header_end])
+        )
         if opcode == _PING:
             events.append(Ping(payload))
         elif opcode == _PONG:
@@ -497,37 +561,6 @@ class Rfc6455Codec(Codec):
         else:
             events.append(BytesMessage(payload))
 
-    def _begin_frame(
-        self,
-        buf: bytes | bytearray,
-        first: int,
-        header_end: int,
-        end: int,
-        length: int,
-        size: int,
-        events: MutableSequence[Event],
-    ) -> int:
-        """Start a data frame that ``_receive_message`` does not take whole; return where
-        what is here of it stops.
-
-        That is a fragment, a frame with extensions, or a frame not all here yet.
-        """
-        opcode = first & 0x0F
-        if opcode:
-            self._message_opcode = opcode
-            if opcode == _TEXT:
-                self._decoder.reset()
-        self._message_size = size
-        self._frame_key = None if self._client else bytes(buf[header_end - 4 : header_end])
-        self._frame_offset = 0
-        self._frame_fin = bool(first & 0x80)
-        self._frame_opcode = opcode
-        self._frame_rsv = first & 0x70
-        stop = min(end, header_end + length)
-        self._frame_left = length - (stop - header_end)
-        self._frame_payload(memoryview(buf)[header_end:stop], events)
-        return stop
-
     def _continue_frame(
         self, buf: bytes | bytearray, end: int, events: MutableSequence[Event], start: int = 0
     ) -> int:
@@ -539,39 +572,22 @@ class Rfc6455Codec(Codec):
         return stop
 
     def _frame_payload(self, piece: memoryview, events: MutableSequence[Event]) -> None:
-        """Handle a piece of the current data frame's payload, still masked if it was."""
+        """Deliver (or gather) a piece of the current data frame's payload, still masked
+        if it was, as part of the current message."""
         key = self._frame_key
         if key is None:
             data = bytes(piece)
         else:
             data = mask(piece, key, self._frame_offset)
             self._frame_offset += len(data)
-        frame_done = not self._frame_left
         if self._extensions:
-            if not frame_done:
-                self._frame_parts.append(data)
-                return
-            if self._frame_parts:
-                self._frame_parts.append(data)
-                data = b"".join(self._frame_parts)
-                self._frame_parts.clear()
-            opcode = self._frame_opcode
-            rsv = self._frame_rsv
-            fin = self._frame_fin
-            # RFC 6455 §9: extensions decode in the reverse of the order they encode.
-            for extension in reversed(self._extensions):
-                data = extension.decode(opcode, rsv, data, fin)
-            max_message = self._max_message_size
-            decoded = self._message_decoded + len(data)
-            if max_message is not None and decoded > max_message:
-                raise PayloadTooBig(decoded, max_message, self._too_big_code)
-            self._message_decoded = decoded
-        self._message_data(data, frame_done and self._frame_fin, events)
-
-    def _message_data(self, piece: bytes, final: bool, events: MutableSequence[Event]) -> None:
-        """Deliver (or gather) a piece of the current message."""
+            decoded = self._decode_frame(data)
+            if decoded is None:
+                return  # extensions decode whole frames
+            data = decoded
+        final = not self._frame_left and self._frame_fin
         if self._message_opcode == _TEXT:
-            text = decode_utf8(self._decoder, piece, final)
+            text = decode_utf8(self._decoder, data, final)
             if self._stream:
                 if text or final:
                     events.append(TextMessage(text, final))
@@ -582,11 +598,11 @@ class Rfc6455Codec(Codec):
                     events.append(TextMessage("".join(texts)))
                     texts.clear()
         elif self._stream:
-            if piece or final:
-                events.append(BytesMessage(piece, final))
+            if data or final:
+                events.append(BytesMessage(data, final))
         else:
             pieces = self._message_bytes
-            pieces.append(piece)
+            pieces.append(data)
             if final:
                 events.append(BytesMessage(b"".join(pieces)))
                 pieces.clear()
@@ -594,6 +610,35 @@ class Rfc6455Codec(Codec):
             self._message_opcode = 0
             self._message_size = 0
             self._message_decoded = 0
+
+    def _decode_frame(self, data: bytes) -> bytes | None:
+        """Pass the current data frame, once it is all here, through the extensions.
+
+        Returns:
+            The frame's decoded payload, or ``None`` while more of the frame is to come.
+
+        Raises:
+            PayloadTooBig: The decoded message is over the limit.
+        """
+        if self._frame_left:
+            self._frame_parts.append(data)
+            return None
+        if self._frame_parts:
+            self._frame_parts.append(data)
+            data = b"".join(self._frame_parts)
+            self._frame_parts.clear()
+        opcode = self._frame_opcode
+        rsv = self._frame_rsv
+        fin = self._frame_fin
+        # RFC 6455 §9: extensions decode in the reverse of the order they encode.
+        for extension in reversed(self._extensions):
+            data = extension.decode(opcode, rsv, data, fin)
+        max_message = self._max_message_size
+        decoded = self._message_decoded + len(data)
+        if max_message is not None and decoded > max_message:
+            raise PayloadTooBig(decoded, max_message, self._too_big_code)
+        self._message_decoded = decoded
+        return data
 
     # -- sending -----------------------------------------------------------------
 
