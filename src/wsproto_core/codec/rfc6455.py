@@ -305,6 +305,8 @@ class Rfc6455Codec(Codec):
         medium_header = 4 if client else 8
         size_bound = self._size_bound
         unpack_from = _unpack_from
+        receive_data_frame = self._receive_frame
+        receive_control_frame = self._receive_control_frame
         idle = not self._message_opcode
         append = events.append
         new_event = _new_event
@@ -369,8 +371,9 @@ class Rfc6455Codec(Codec):
                 append(event)
                 continue
             # Any other frame, or one not all here yet: the general path.
-            receive_frame = self._receive_control_frame if first & 0x8 else self._receive_frame
-            stop = receive_frame(buf, pos, end, events)
+            stop = (receive_control_frame if first & 0x8 else receive_data_frame)(
+                buf, pos, end, events
+            )
             if stop == pos:
                 break  # the frame's header (or a control frame) is not all here yet
             if self._closed:
@@ -407,7 +410,7 @@ class Rfc6455Codec(Codec):
             raise ProtocolError(f"reserved opcode {opcode}")
         # RFC 6455 §5.4: a message is one frame, or a first frame and continuations:
         # a new message's frame while none is open, a continuation while one is.
-        if bool(opcode) == bool(self._message_opcode):
+        if (not opcode) == (not self._message_opcode):
             raise ProtocolError(
                 "new data frame inside a fragmented message"
                 if opcode
@@ -445,10 +448,10 @@ class Rfc6455Codec(Codec):
         self._message_size = size
         self._frame_key = None if client else bytes(buf[header_end - 4 : header_end])
         self._frame_offset = 0
-        self._frame_fin = bool(first & 0x80)
+        self._frame_fin = first >= 0x80  # FIN
         self._frame_opcode = opcode
         self._frame_rsv = first & 0x70
-        stop = min(end, stop)
+        stop = stop if stop <= end else end
         self._frame_left = length - (stop - header_end)
         self._frame_payload(memoryview(buf)[header_end:stop], events)
         return stop
