@@ -268,8 +268,22 @@ class Rfc6455Codec(Codec):
         end = len(buf)
         pos = min(self._discard, end)
         self._discard -= pos
-        while (parsed := parse_frame_length(buf, pos)) is not None:
-            length, header_end = parsed
+        while end - pos >= 2:
+            # The header's length, as parse_frame_length() reads it, without a call for
+            # the 7 and 16-bit forms: a peer may send many frames before its close.
+            second = buf[pos + 1]
+            length = second & 0x7F
+            header_end = pos + (6 if second & 0x80 else 2)
+            if length == 126 and header_end + 2 <= end:
+                (length,) = _unpack_from("!H", buf, pos + 2)
+                header_end += 2
+            elif length >= 126:
+                parsed = parse_frame_length(buf, pos)
+                if parsed is None:
+                    break
+                length, header_end = parsed
+            if end < header_end:
+                break
             stop = header_end + length
             if buf[pos] & 0x0F == _CLOSE:
                 if length > MAX_CONTROL_PAYLOAD:
