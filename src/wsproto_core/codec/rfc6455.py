@@ -501,11 +501,14 @@ class Rfc6455Codec(Codec):
         stop = header_end + length
         if end < stop:
             return pos
-        payload = (
-            bytes(buf[header_end:stop])
-            if client
-            else mask(buf[header_end:stop], buf[header_end - 4 : header_end])
-        )
+        if client:
+            payload = bytes(buf[header_end:stop])
+        else:
+            # mask() for a short payload, inlined as on the fast path: the key and the
+            # payload in one integer, the key its low 32 bits.
+            both = int.from_bytes(buf[header_end - 4 : stop], "little")
+            spread = (both & 0xFFFFFFFF) * KEY_SPREAD[length] & LOW_BYTES[length]
+            payload = ((both >> 32) ^ spread).to_bytes(length, "little")
         if opcode == _PING:
             events.append(Ping(payload))
         elif opcode == _PONG:
