@@ -15,6 +15,7 @@ from wsproto_core.frames import (
     Opcode,
     mask,
     parse_frame_header,
+    parse_frame_length,
     serialize_frame,
 )
 
@@ -240,6 +241,33 @@ def test_parse_header_returns_none_until_the_header_is_complete(frame: bytes) ->
     for size in range(header.header_length):
         assert parse_frame_header(frame[:size]) is None
     assert parse_frame_header(frame[: header.header_length]) == header
+
+
+# -- parse_frame_length --------------------------------------------------------------
+
+
+def test_parse_length_gives_the_payload_length_and_where_the_header_ends() -> None:
+    data = b"xx" + serialize_frame(Opcode.BINARY, bytes(300), mask_key=KEY)
+    assert parse_frame_length(data, 2) == (300, 2 + 8)
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        serialize_frame(Opcode.TEXT, b"Hello", mask_key=KEY),
+        serialize_frame(Opcode.BINARY, bytes(256)),
+        serialize_frame(Opcode.BINARY, bytes(65536), mask_key=KEY),
+    ],
+)
+def test_parse_length_returns_none_until_the_header_is_complete(frame: bytes) -> None:
+    header = parse_frame_header(frame)
+    assert header is not None
+    for size in range(header.header_length):
+        assert parse_frame_length(frame[:size]) is None
+    assert parse_frame_length(frame[: header.header_length]) == (
+        header.length,
+        header.header_length,
+    )
 
 
 frames = st.builds(

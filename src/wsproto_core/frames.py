@@ -22,6 +22,7 @@ __all__ = [
     "Opcode",
     "mask",
     "parse_frame_header",
+    "parse_frame_length",
     "serialize_frame",
 ]
 
@@ -196,6 +197,41 @@ def serialize_frame(
     return header + mask_key + mask(payload, mask_key)
 
 
+def parse_frame_length(data: BytesLike, offset: int = 0) -> tuple[int, int] | None:
+    """Read the payload length of the frame whose header starts at ``data[offset]`` (RFC 6455 §5.2).
+
+    The length is read as sent, from its 7, 16 or 64-bit form; the codec,
+    which receives with this, refuses the forms the RFC forbids.
+
+    Args:
+        data: Bytes received.
+        offset: Where the header starts.
+
+    Returns:
+        The payload length and where the header ends (after the masking key,
+        if any), which is where the payload starts; or ``None`` if ``data``
+        does not hold all of the header yet.
+    """
+    if len(data) - offset < 2:
+        return None
+    second = data[offset + 1]
+    length = second & 0x7F
+    header_end = offset + (6 if second & 0x80 else 2)
+    if length == 126:
+        header_end += 2
+        if len(data) < header_end:
+            return None
+        (length,) = _unpack_from("!H", data, offset + 2)
+    elif length == 127:
+        header_end += 8
+        if len(data) < header_end:
+            return None
+        (length,) = _unpack_from("!Q", data, offset + 2)
+    if len(data) < header_end:
+        return None
+    return length, header_end
+
+
 def parse_frame_header(data: BytesLike, offset: int = 0) -> FrameHeader | None:
     """Parse the frame header that starts at ``data[offset]`` (RFC 6455 §5.2).
 
@@ -209,34 +245,18 @@ def parse_frame_header(data: BytesLike, offset: int = 0) -> FrameHeader | None:
     Returns:
         The header, or ``None`` if ``data`` does not hold all of it yet.
     """
-    available = len(data) - offset
-    if available < 2:
+    parsed = parse_frame_length(data, offset)
+    if parsed is None:
         return None
-    first, second = _unpack_from("!BB", data, offset)
-    length = second & 0x7F
-    header_length = 2
-    if length == 126:
-        header_length = 4
-        if available < 4:
-            return None
-        (length,) = _unpack_from("!H", data, offset + 2)
-    elif length == 127:
-        header_length = 10
-        if available < 10:
-            return None
-        (length,) = _unpack_from("!Q", data, offset + 2)
-    mask_key = None
-    if second & 0x80:
-        if available < header_length + 4:
-            return None
-        mask_key = bytes(data[offset + header_length : offset + header_length + 4])
-        header_length += 4
+    length, header_end = parsed
+    first, second = data[offset], data[offset + 1]
+    masked = bool(second & 0x80)
     return FrameHeader(
         fin=bool(first & 0x80),
         rsv=first & 0x70,
         opcode=first & 0x0F,
-        masked=mask_key is not None,
+        masked=masked,
         length=length,
-        mask_key=mask_key,
-        header_length=header_length,
+        mask_key=bytes(data[header_end - 4 : header_end]) if masked else None,
+        header_length=header_end - offset,
     )

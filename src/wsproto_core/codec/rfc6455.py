@@ -21,7 +21,15 @@ from typing import TYPE_CHECKING, cast
 from ..close import parse_close_payload, serialize_close_payload
 from ..errors import InvalidState, InvalidUTF8, PayloadTooBig, ProtocolError
 from ..events import BytesMessage, Close, Ping, Pong, TextMessage
-from ..frames import KEY_SPREAD, LOW_BYTES, MAX_CONTROL_PAYLOAD, Opcode, mask, serialize_frame
+from ..frames import (
+    KEY_SPREAD,
+    LOW_BYTES,
+    MAX_CONTROL_PAYLOAD,
+    Opcode,
+    mask,
+    parse_frame_length,
+    serialize_frame,
+)
 from ..utf8 import Utf8Decoder, decode_utf8
 from . import Codec
 
@@ -45,12 +53,13 @@ _set_text_final = vars(TextMessage)["final"].__set__
 _set_bytes = vars(BytesMessage)["data"].__set__
 _set_bytes_final = vars(BytesMessage)["final"].__set__
 
-_CONTINUATION = 0x0
-_TEXT = 0x1
-_BINARY = 0x2
-_CLOSE = 0x8
-_PING = 0x9
-_PONG = 0xA
+# The opcodes, as plain ints for the comparisons on the receive path.
+_CONTINUATION = int(Opcode.CONTINUATION)
+_TEXT = int(Opcode.TEXT)
+_BINARY = int(Opcode.BINARY)
+_CLOSE = int(Opcode.CLOSE)
+_PING = int(Opcode.PING)
+_PONG = int(Opcode.PONG)
 
 
 _NO_FAST_PATH = bytes(256)
@@ -108,9 +117,11 @@ class Rfc6455Codec(Codec):
         "_frame_opcode",
         "_frame_parts",
         "_frame_rsv",
+        "_mask_bit",
         "_mask_key_source",
         "_max_frame_size",
         "_max_message_size",
+        "_medium_second",
         "_message_bytes",
         "_message_decoded",
         "_message_opcode",
@@ -118,6 +129,7 @@ class Rfc6455Codec(Codec):
         "_message_text",
         "_rsv_allowed",
         "_send_opcode",
+        "_size_bound",
         "_stream",
         "_too_big_code",
         "_wire_version",
@@ -151,6 +163,11 @@ class Rfc6455Codec(Codec):
         self._rsv_allowed = rsv_allowed
         # Versions 7 and 8 (hybi drafts up to 12) defined 1004 as "frame too large".
         self._too_big_code = 1009 if version == 13 else 1004
+        # A data frame that brings its message above this may be over a limit
+        # (the smaller one): only then are the limits checked one by one.
+        self._size_bound = min(
+            limit for limit in (max_message_size, max_frame_size, 1 << 64) if limit is not None
+        )
         # For the fast path of receive(), indexed by a frame's second header byte:
         # the frame's whole size when that byte has the MASK bit this role needs
         # and a 7-bit length within the limits, else 0. Never with extensions.
@@ -160,6 +177,11 @@ class Rfc6455Codec(Codec):
             if limit is not None
         )
         self._fast_sizes = _NO_FAST_PATH if self._extensions else _fast_sizes(client, fast_limit)
+        # The MASK bit of every frame this role receives (RFC 6455 §5.3).
+        self._mask_bit = 0 if client else 0x80
+        # For the medium path of receive(): the second header byte of a frame with a
+        # 16-bit length and that MASK bit. Never with extensions (-1 is no byte).
+        self._medium_second = -1 if self._extensions else self._mask_bit | 126
         self._buffer = bytearray()
         self._closed = False
         # After a failure that leaves the framing intact (a size limit, seen in a
@@ -247,23 +269,23 @@ class Rfc6455Codec(Codec):
         pos = min(self._discard, end)
         self._discard -= pos
         while end - pos >= 2:
-            opcode = buf[pos] & 0x0F
-            length = buf[pos + 1] & 0x7F
-            header_end = pos + 2 + (4 if buf[pos + 1] & 0x80 else 0)
-            if length == 126:
-                header_end += 2
-                if end < header_end:
-                    break
+            # The header's length, as parse_frame_length() reads it, without a call for
+            # the 7 and 16-bit forms: a peer may send many frames before its close.
+            second = buf[pos + 1]
+            length = second & 0x7F
+            header_end = pos + (6 if second & 0x80 else 2)
+            if length == 126 and header_end + 2 <= end:
                 (length,) = _unpack_from("!H", buf, pos + 2)
-            elif length == 127:
-                header_end += 8
-                if end < header_end:
+                header_end += 2
+            elif length >= 126:
+                parsed = parse_frame_length(buf, pos)
+                if parsed is None:
                     break
-                (length,) = _unpack_from("!Q", buf, pos + 2)
+                length, header_end = parsed
             if end < header_end:
                 break
             stop = header_end + length
-            if opcode == _CLOSE:
+            if buf[pos] & 0x0F == _CLOSE:
                 if length > MAX_CONTROL_PAYLOAD:
                     raise ProtocolError("control frame payload over 125 bytes")
                 if end < stop:
@@ -271,11 +293,7 @@ class Rfc6455Codec(Codec):
                 payload = bytes(buf[header_end:stop])
                 if buf[pos + 1] & 0x80:
                     payload = mask(payload, buf[header_end - 4 : header_end])
-                code, reason = parse_close_payload(payload, version=self._wire_version)
-                events.append(Close(code, reason, by_peer=True))
-                self._closed = True
-                self._draining = False
-                self._buffer = bytearray()
+                self._receive_close(payload, events)
                 return
             if end < stop:
                 self._discard = stop - end
@@ -291,19 +309,18 @@ class Rfc6455Codec(Codec):
         else:
             buf = data
         end = len(buf)
-        pos = 0
-        if self._frame_left:
-            pos = self._continue_frame(buf, end, events)
+        pos = self._continue_frame(buf, end, events) if self._frame_left else 0
         client = self._client
-        rsv_allowed = self._rsv_allowed
-        max_frame = self._max_frame_size
-        max_message = self._max_message_size
-        plain = not self._extensions
-        unpack_from = _unpack_from
         from_bytes = int.from_bytes
         key_spread = KEY_SPREAD
         low_bytes = LOW_BYTES
         fast_sizes = self._fast_sizes
+        medium = self._medium_second
+        medium_header = 4 if client else 8
+        size_bound = self._size_bound
+        unpack_from = _unpack_from
+        receive_data_frame = self._receive_frame
+        receive_control_frame = self._receive_control_frame
         idle = not self._message_opcode
         append = events.append
         new_event = _new_event
@@ -314,158 +331,255 @@ class Rfc6455Codec(Codec):
         last = end - 1
         while pos < last:
             first = buf[pos]
-            size = fast_sizes[buf[pos + 1]]
+            second = buf[pos + 1]
+            size = fast_sizes[second]
+            payload = None
             # The fast path: a whole single-frame text or binary message (FIN set,
             # no reserved bit), short, masked as it must be, within the limits.
-            if size and idle and (first == 0x81 or first == 0x82):
+            if size and idle and (first == 0x81 or first == 0x82):  # FIN | TEXT, FIN | BINARY
                 stop = pos + size
                 if stop <= end:
                     if client:
                         payload = bytes(buf[pos + 2 : stop])
                     else:
-                        # Key and payload in one integer: the key is its low 32 bits.
+                        # mask() for a short payload, inlined: the key and the payload
+                        # in one integer, the key its low 32 bits.
                         length = size - 6
                         both = from_bytes(buf[pos + 2 : stop], "little")
                         spread = (both & 0xFFFFFFFF) * key_spread[length] & low_bytes[length]
                         payload = ((both >> 32) ^ spread).to_bytes(length, "little")
-                    pos = stop
-                    if first == 0x81:
-                        try:
-                            text = payload.decode("utf-8")
-                        except UnicodeDecodeError:
-                            raise InvalidUTF8() from None
-                        event: Event = new_event(TextMessage)
-                        set_text(event, text)
-                        set_text_final(event, True)
-                    else:
-                        event = new_event(BytesMessage)
-                        set_bytes(event, payload)
-                        set_bytes_final(event, True)
-                    append(event)
-                    continue
-            second = buf[pos + 1]
-            opcode = first & 0x0F
-            length = second & 0x7F
-            # RFC 6455 §5.2: RSV1-3 must be 0 unless an extension defines them.
-            if first & 0x70 & ~rsv_allowed:
-                raise ProtocolError(f"reserved bits {first & 0x70:#x} set")
-            # RFC 6455 §5.3: a client masks every frame; a server masks none.
-            if second & 0x80:
-                if client:
-                    raise ProtocolError("masked frame from the server")
-                header_end = pos + 6
-            elif client:
-                header_end = pos + 2
-            else:
-                raise ProtocolError("unmasked frame from the client")
-            if opcode & 0x8:
-                # RFC 6455 §5.5: control frames are not fragmented, carry at most
-                # 125 bytes, and may be interleaved within a fragmented message.
-                if opcode > _PONG:
-                    raise ProtocolError(f"reserved opcode {opcode}")
-                if not first & 0x80:
-                    raise ProtocolError("fragmented control frame")
-                if length > MAX_CONTROL_PAYLOAD:
-                    raise ProtocolError("control frame payload over 125 bytes")
-                stop = header_end + length
-                if end < stop:
-                    break
-                if client:
-                    payload = bytes(buf[header_end:stop])
-                else:
-                    payload = mask(buf[header_end:stop], buf[header_end - 4 : header_end])
-                pos = stop
-                if opcode == _PING:
-                    events.append(Ping(payload))
-                elif opcode == _PONG:
-                    events.append(Pong(payload))
-                else:
-                    code, reason = parse_close_payload(payload, version=self._wire_version)
-                    events.append(Close(code, reason, by_peer=True))
-                    # RFC 6455 §5.5.1: nothing after the close frame is data.
-                    self._closed = True
-                    self._buffer = bytearray()
-                    return
-                continue
-            if opcode > _BINARY:
-                raise ProtocolError(f"reserved opcode {opcode}")
-            # RFC 6455 §5.4: a message is one frame, or a first frame and continuations.
-            if opcode:
-                if self._message_opcode:
-                    raise ProtocolError("new data frame inside a fragmented message")
-            elif not self._message_opcode:
-                raise ProtocolError("continuation frame with no message started")
-            if length == 126:
-                header_end += 2
-                if end < header_end:
-                    break
+            # The medium path: the same with a 16-bit length (126 bytes to 64 KiB).
+            elif (
+                second == medium
+                and idle
+                and (first == 0x81 or first == 0x82)
+                and pos + medium_header <= end
+            ):
                 (length,) = unpack_from("!H", buf, pos + 2)
-                # RFC 6455 §5.2: "the minimal number of bytes MUST be used".
-                if length < 126:
-                    raise ProtocolError("16-bit length for a payload under 126 bytes")
-            elif length == 127:
-                header_end += 8
-                if end < header_end:
-                    break
-                (length,) = unpack_from("!Q", buf, pos + 2)
-                if length >> 63:
-                    raise ProtocolError("64-bit length with the most significant bit set")
-                if length < 0x10000:
-                    raise ProtocolError("64-bit length for a payload under 65536 bytes")
-            # Size limits, from the header alone: nothing of the payload is kept yet.
-            if max_frame is not None and length > max_frame:
-                self._fail_in_step(buf, end, header_end + length)
-                raise PayloadTooBig(length, max_frame, self._too_big_code, what="frame")
-            size = self._message_size + length
-            if max_message is not None and size > max_message:
-                self._fail_in_step(buf, end, header_end + length)
-                raise PayloadTooBig(size, max_message, self._too_big_code)
-            if end < header_end:
-                break
-            fin = first & 0x80
-            stop = header_end + length
-            if plain and fin and opcode and stop <= end:
-                # The common case: a whole, unfragmented message in the buffer.
-                # A view, not a slice: the payload may be large, and mask() copies it
-                # once. (No name holds the view, so the buffer can be trimmed below.)
-                if client:
-                    payload = bytes(memoryview(buf)[header_end:stop])
-                else:
-                    payload = mask(
-                        memoryview(buf)[header_end:stop], buf[header_end - 4 : header_end]
+                start = pos + medium_header
+                stop = start + length
+                # RFC 6455 §5.2: "the minimal number of bytes MUST be used". A frame
+                # under 126 bytes or over the limits is refused on the general path.
+                if stop <= end and 126 <= length <= size_bound:
+                    # A view, not a slice: mask() copies it once. (No name holds the
+                    # view, so the buffer can be trimmed after.)
+                    payload = (
+                        bytes(memoryview(buf)[start:stop])
+                        if client
+                        else mask(memoryview(buf)[start:stop], buf[pos + 4 : start])
                     )
+            if payload is not None:
                 pos = stop
-                if opcode == _TEXT:
+                if first == 0x81:
                     try:
-                        events.append(TextMessage(payload.decode("utf-8")))
+                        text = payload.decode("utf-8")
                     except UnicodeDecodeError:
                         raise InvalidUTF8() from None
+                    event: Event = new_event(TextMessage)
+                    set_text(event, text)
+                    set_text_final(event, True)
                 else:
-                    events.append(BytesMessage(payload))
+                    event = new_event(BytesMessage)
+                    set_bytes(event, payload)
+                    set_bytes_final(event, True)
+                append(event)
                 continue
-            key = None if client else bytes(buf[header_end - 4 : header_end])
-            if opcode:
-                self._message_opcode = opcode
-                if opcode == _TEXT:
-                    self._decoder.reset()
-            self._message_size = size
-            self._frame_key = key
-            self._frame_offset = 0
-            self._frame_fin = bool(fin)
-            self._frame_opcode = opcode
-            self._frame_rsv = first & 0x70
-            if stop <= end:
-                self._frame_left = 0
-                self._frame_payload(memoryview(buf)[header_end:stop], events)
-                pos = stop
-            else:
-                self._frame_left = length
-                pos = self._continue_frame(buf, end, events, header_end)
+            # Any other frame, or one not all here yet: the general path.
+            stop = (receive_control_frame if first & 0x8 else receive_data_frame)(
+                buf, pos, end, events
+            )
+            if stop == pos:
+                break  # the frame's header (or a control frame) is not all here yet
+            if self._closed:
+                return  # a close frame: nothing after it is read
+            pos = stop
             idle = not self._message_opcode
         if buf is self._buffer:
             del buf[:pos]
         elif pos < end:
             self._buffer = bytearray(buf[pos:])
+
+    def _receive_frame(
+        self, buf: bytes | bytearray, pos: int, end: int, events: MutableSequence[Event]
+    ) -> int:
+        """Receive the data frame at ``pos``, or what is here of it; return where it stopped.
+
+        It stops at ``pos`` when too little of the frame is here to act on. A whole,
+        unfragmented message is delivered at once; any other frame (a fragment, a frame
+        with extensions, a frame not all here yet) is started and given what is here.
+        """
+        first = buf[pos]
+        second = buf[pos + 1]
+        client = self._client
+        # RFC 6455 §5.2: RSV1-3 must be 0 unless an extension defines them.
+        if first & 0x70 & ~self._rsv_allowed:
+            raise ProtocolError(f"reserved bits {first & 0x70:#x} set")
+        # RFC 6455 §5.3: a client masks every frame; a server masks none.
+        if (second & 0x80) != self._mask_bit:
+            raise ProtocolError(
+                "masked frame from the server" if client else "unmasked frame from the client"
+            )
+        opcode = first & 0x0F
+        if opcode > _BINARY:
+            raise ProtocolError(f"reserved opcode {opcode}")
+        # RFC 6455 §5.4: a message is one frame, or a first frame and continuations:
+        # a new message's frame while none is open, a continuation while one is.
+        if (not opcode) == (not self._message_opcode):
+            raise ProtocolError(
+                "new data frame inside a fragmented message"
+                if opcode
+                else "continuation frame with no message started"
+            )
+        length = second & 0x7F
+        header_end = pos + (2 if client else 6)
+        if length == 126 and header_end + 2 <= end:
+            (length,) = _unpack_from("!H", buf, pos + 2)
+            header_end += 2
+            # RFC 6455 §5.2: "the minimal number of bytes MUST be used".
+            if length < 126:
+                raise ProtocolError("16-bit length for a payload under 126 bytes")
+        elif length >= 126:
+            parsed = self._extended_length(buf, pos)
+            if parsed is None:
+                return pos
+            length, header_end = parsed
+        # Size limits, from the header alone: nothing of the payload is kept yet.
+        size = self._message_size + length
+        if size > self._size_bound:
+            self._check_size(buf, end, header_end, length)
+        if end < header_end:
+            return pos
+        stop = header_end + length
+        if first & 0x80 and opcode and stop <= end and not self._extensions:
+            # A whole, unfragmented message in the buffer.
+            self._receive_message(buf, header_end, stop, opcode, events)
+            return stop
+        # A fragment, a frame with extensions, or a frame not all here yet.
+        if opcode:
+            self._message_opcode = opcode
+            if opcode == _TEXT:
+                self._decoder.reset()
+        self._message_size = size
+        self._frame_key = None if client else bytes(buf[header_end - 4 : header_end])
+        self._frame_offset = 0
+        self._frame_fin = first >= 0x80  # FIN
+        self._frame_opcode = opcode
+        self._frame_rsv = first & 0x70
+        stop = stop if stop <= end else end
+        self._frame_left = length - (stop - header_end)
+        self._frame_payload(memoryview(buf)[header_end:stop], events)
+        return stop
+
+    def _receive_control_frame(
+        self, buf: bytes | bytearray, pos: int, end: int, events: MutableSequence[Event]
+    ) -> int:
+        """Receive the control frame at ``pos`` once it is all here; return where it ends.
+
+        It stops at ``pos`` when the frame is not all here yet.
+        """
+        first = buf[pos]
+        second = buf[pos + 1]
+        client = self._client
+        # RFC 6455 §5.2-5.3, as for a data frame.
+        if first & 0x70 & ~self._rsv_allowed:
+            raise ProtocolError(f"reserved bits {first & 0x70:#x} set")
+        if (second & 0x80) != self._mask_bit:
+            raise ProtocolError(
+                "masked frame from the server" if client else "unmasked frame from the client"
+            )
+        opcode = first & 0x0F
+        length = second & 0x7F
+        # RFC 6455 §5.5: control frames are not fragmented, carry at most
+        # 125 bytes, and may be interleaved within a fragmented message.
+        if opcode > _PONG:
+            raise ProtocolError(f"reserved opcode {opcode}")
+        if not first & 0x80:
+            raise ProtocolError("fragmented control frame")
+        if length > MAX_CONTROL_PAYLOAD:
+            raise ProtocolError("control frame payload over 125 bytes")
+        header_end = pos + (2 if client else 6)
+        stop = header_end + length
+        if end < stop:
+            return pos
+        if client:
+            payload = bytes(buf[header_end:stop])
+        else:
+            # mask() for a short payload, inlined as on the fast path: the key and the
+            # payload in one integer, the key its low 32 bits.
+            both = int.from_bytes(buf[header_end - 4 : stop], "little")
+            spread = (both & 0xFFFFFFFF) * KEY_SPREAD[length] & LOW_BYTES[length]
+            payload = ((both >> 32) ^ spread).to_bytes(length, "little")
+        if opcode == _PING:
+            events.append(Ping(payload))
+        elif opcode == _PONG:
+            events.append(Pong(payload))
+        else:
+            self._receive_close(payload, events)
+        return stop
+
+    def _receive_close(self, payload: bytes, events: MutableSequence[Event]) -> None:
+        """Report the peer's close frame; nothing after it is data (RFC 6455 §5.5.1)."""
+        code, reason = parse_close_payload(payload, version=self._wire_version)
+        events.append(Close(code, reason, by_peer=True))
+        self._closed = True
+        self._draining = False
+        self._buffer = bytearray()
+
+    @staticmethod
+    def _extended_length(buf: bytes | bytearray, pos: int) -> tuple[int, int] | None:
+        """The 16 or 64-bit length of the data frame at ``pos`` and where its header ends."""
+        parsed = parse_frame_length(buf, pos)
+        if parsed is not None:
+            length = parsed[0]
+            # RFC 6455 §5.2: "the minimal number of bytes MUST be used".
+            if buf[pos + 1] & 0x7F == 126:
+                if length < 126:
+                    raise ProtocolError("16-bit length for a payload under 126 bytes")
+            elif length >> 63:
+                raise ProtocolError("64-bit length with the most significant bit set")
+            elif length < 0x10000:
+                raise ProtocolError("64-bit length for a payload under 65536 bytes")
+        return parsed
+
+    def _check_size(self, buf: bytes | bytearray, end: int, header_end: int, length: int) -> None:
+        """Refuse a data frame over the limits from its header alone.
+
+        Raises:
+            PayloadTooBig: The frame, or the message with it, is over the limit;
+                the frames after it are still read, until the peer's close.
+        """
+        max_frame = self._max_frame_size
+        if max_frame is not None and length > max_frame:
+            self._fail_in_step(buf, end, header_end + length)
+            raise PayloadTooBig(length, max_frame, self._too_big_code, what="frame")
+        size = self._message_size + length
+        max_message = self._max_message_size
+        if max_message is not None and size > max_message:
+            self._fail_in_step(buf, end, header_end + length)
+            raise PayloadTooBig(size, max_message, self._too_big_code)
+
+    def _receive_message(
+        self,
+        buf: bytes | bytearray,
+        start: int,
+        stop: int,
+        opcode: int,
+        events: MutableSequence[Event],
+    ) -> None:
+        """Deliver the unfragmented message whose payload is ``buf[start:stop]``."""
+        # A view, not a slice: the payload may be large, and mask() copies it
+        # once. (No name holds the view, so the buffer can be trimmed after.)
+        if self._client:
+            payload = bytes(memoryview(buf)[start:stop])
+        else:
+            payload = mask(memoryview(buf)[start:stop], buf[start - 4 : start])
+        if opcode == _TEXT:
+            try:
+                events.append(TextMessage(payload.decode("utf-8")))
+            except UnicodeDecodeError:
+                raise InvalidUTF8() from None
+        else:
+            events.append(BytesMessage(payload))
 
     def _continue_frame(
         self, buf: bytes | bytearray, end: int, events: MutableSequence[Event], start: int = 0
@@ -478,39 +592,22 @@ class Rfc6455Codec(Codec):
         return stop
 
     def _frame_payload(self, piece: memoryview, events: MutableSequence[Event]) -> None:
-        """Handle a piece of the current data frame's payload, still masked if it was."""
+        """Deliver (or gather) a piece of the current data frame's payload, still masked
+        if it was, as part of the current message."""
         key = self._frame_key
         if key is None:
             data = bytes(piece)
         else:
             data = mask(piece, key, self._frame_offset)
             self._frame_offset += len(data)
-        frame_done = not self._frame_left
         if self._extensions:
-            if not frame_done:
-                self._frame_parts.append(data)
-                return
-            if self._frame_parts:
-                self._frame_parts.append(data)
-                data = b"".join(self._frame_parts)
-                self._frame_parts.clear()
-            opcode = self._frame_opcode
-            rsv = self._frame_rsv
-            fin = self._frame_fin
-            # RFC 6455 §9: extensions decode in the reverse of the order they encode.
-            for extension in reversed(self._extensions):
-                data = extension.decode(opcode, rsv, data, fin)
-            max_message = self._max_message_size
-            decoded = self._message_decoded + len(data)
-            if max_message is not None and decoded > max_message:
-                raise PayloadTooBig(decoded, max_message, self._too_big_code)
-            self._message_decoded = decoded
-        self._message_data(data, frame_done and self._frame_fin, events)
-
-    def _message_data(self, piece: bytes, final: bool, events: MutableSequence[Event]) -> None:
-        """Deliver (or gather) a piece of the current message."""
+            decoded = self._decode_frame(data)
+            if decoded is None:
+                return  # extensions decode whole frames
+            data = decoded
+        final = not self._frame_left and self._frame_fin
         if self._message_opcode == _TEXT:
-            text = decode_utf8(self._decoder, piece, final)
+            text = decode_utf8(self._decoder, data, final)
             if self._stream:
                 if text or final:
                     events.append(TextMessage(text, final))
@@ -521,11 +618,11 @@ class Rfc6455Codec(Codec):
                     events.append(TextMessage("".join(texts)))
                     texts.clear()
         elif self._stream:
-            if piece or final:
-                events.append(BytesMessage(piece, final))
+            if data or final:
+                events.append(BytesMessage(data, final))
         else:
             pieces = self._message_bytes
-            pieces.append(piece)
+            pieces.append(data)
             if final:
                 events.append(BytesMessage(b"".join(pieces)))
                 pieces.clear()
@@ -533,6 +630,35 @@ class Rfc6455Codec(Codec):
             self._message_opcode = 0
             self._message_size = 0
             self._message_decoded = 0
+
+    def _decode_frame(self, data: bytes) -> bytes | None:
+        """Pass the current data frame, once it is all here, through the extensions.
+
+        Returns:
+            The frame's decoded payload, or ``None`` while more of the frame is to come.
+
+        Raises:
+            PayloadTooBig: The decoded message is over the limit.
+        """
+        if self._frame_left:
+            self._frame_parts.append(data)
+            return None
+        if self._frame_parts:
+            self._frame_parts.append(data)
+            data = b"".join(self._frame_parts)
+            self._frame_parts.clear()
+        opcode = self._frame_opcode
+        rsv = self._frame_rsv
+        fin = self._frame_fin
+        # RFC 6455 §9: extensions decode in the reverse of the order they encode.
+        for extension in reversed(self._extensions):
+            data = extension.decode(opcode, rsv, data, fin)
+        max_message = self._max_message_size
+        decoded = self._message_decoded + len(data)
+        if max_message is not None and decoded > max_message:
+            raise PayloadTooBig(decoded, max_message, self._too_big_code)
+        self._message_decoded = decoded
+        return data
 
     # -- sending -----------------------------------------------------------------
 
