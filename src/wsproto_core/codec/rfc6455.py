@@ -411,14 +411,7 @@ class Rfc6455Codec(Codec):
         first = buf[pos]
         second = buf[pos + 1]
         client = self._client
-        # RFC 6455 §5.2: RSV1-3 must be 0 unless an extension defines them.
-        if first & 0x70 & ~self._rsv_allowed:
-            raise ProtocolError(f"reserved bits {first & 0x70:#x} set")
-        # RFC 6455 §5.3: a client masks every frame; a server masks none.
-        if (second & 0x80) != self._mask_bit:
-            raise ProtocolError(
-                "masked frame from the server" if client else "unmasked frame from the client"
-            )
+        self._check_rsv_and_mask(first, second)
         opcode = first & 0x0F
         if opcode > _BINARY:
             raise ProtocolError(f"reserved opcode {opcode}")
@@ -470,6 +463,17 @@ class Rfc6455Codec(Codec):
         self._frame_payload(memoryview(buf)[header_end:stop], events)
         return stop
 
+    def _check_rsv_and_mask(self, first: int, second: int) -> None:
+        """Check a frame's reserved bits and its mask bit, from its first two header bytes."""
+        # RFC 6455 §5.2: RSV1-3 must be 0 unless an extension defines them.
+        if first & 0x70 & ~self._rsv_allowed:
+            raise ProtocolError(f"reserved bits {first & 0x70:#x} set")
+        # RFC 6455 §5.3: a client masks every frame; a server masks none.
+        if (second & 0x80) != self._mask_bit:
+            raise ProtocolError(
+                "masked frame from the server" if self._client else "unmasked frame from the client"
+            )
+
     def _receive_control_frame(
         self, buf: bytes | bytearray, pos: int, end: int, events: MutableSequence[Event]
     ) -> int:
@@ -480,13 +484,7 @@ class Rfc6455Codec(Codec):
         first = buf[pos]
         second = buf[pos + 1]
         client = self._client
-        # RFC 6455 §5.2-5.3, as for a data frame.
-        if first & 0x70 & ~self._rsv_allowed:
-            raise ProtocolError(f"reserved bits {first & 0x70:#x} set")
-        if (second & 0x80) != self._mask_bit:
-            raise ProtocolError(
-                "masked frame from the server" if client else "unmasked frame from the client"
-            )
+        self._check_rsv_and_mask(first, second)
         opcode = first & 0x0F
         length = second & 0x7F
         # RFC 6455 §5.5: control frames are not fragmented, carry at most
