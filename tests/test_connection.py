@@ -738,6 +738,19 @@ def test_a_failure_behind_a_message_is_not_acted_on_before_the_loop_reaches_it(r
     assert conn.pending_close is None
 
 
+def test_pending_failure_is_a_pending_close_the_peer_did_not_send(role: str) -> None:
+    failing, _ = pair_for(role)
+    failing.receive_data(from_peer(role, Opcode.TEXT, b"hello") + b"\x83\x80" + MASK)
+    assert failing.pending_failure is failing.pending_close is not None
+    closing, _ = pair_for(role)
+    closing.receive_data(
+        from_peer(role, Opcode.TEXT, b"hello") + from_peer(role, Opcode.CLOSE, b"")
+    )
+    assert closing.pending_close is not None and closing.pending_failure is None
+    assert failing.pending_failure is not None and list(failing.events())
+    assert failing.pending_failure is None
+
+
 def test_reply_to_a_message_precedes_the_failure_close_for_a_bad_frame_after_it(role: str) -> None:
     conn, peer = pair_for(role)
     conn.receive_data(

@@ -221,6 +221,19 @@ class Connection:
             return None
         return last if type(last) is Close else None
 
+    @property
+    def pending_failure(self) -> Close | None:
+        """:attr:`pending_close` when the peer did not send it, or ``None``.
+
+        That ``Close`` ends the connection without a closing handshake the
+        application could take part in: the peer broke the protocol (1002,
+        1007, 1009...) or the stream ended (1006). It is what an adapter holds
+        back while the application may still answer the messages before it;
+        the peer's own close is answered at once.
+        """
+        pending = self.pending_close
+        return None if pending is None or pending.by_peer else pending
+
     def events(self) -> Iterator[Event]:
         """Yield the events produced so far, in order, forgetting each one as it is yielded.
 

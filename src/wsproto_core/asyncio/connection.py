@@ -364,10 +364,7 @@ class WebSocket(asyncio.Protocol):
 
     def _holding(self) -> bool:
         """Whether a pending failure waits for the application to answer the messages before it."""
-        if self._hold_released or not self._unanswered():
-            return False
-        pending = self._conn.pending_close
-        if pending is None or pending.by_peer:
+        if self._hold_released or not self._unanswered() or self._conn.pending_failure is None:
             return False
         if self._hold_handle is None:
             self._hold_handle = self._loop.call_later(self._options.close_timeout, self._end_hold)

@@ -421,8 +421,7 @@ class Reader:
         """
         if self._on_message is not None or self._closing or self._aborted:
             return False
-        pending = self._protocol.pending_close
-        if pending is None or pending.by_peer or self._answered >= self._handed:
+        if self._protocol.pending_failure is None or self._answered >= self._handed:
             return False
         now = time.monotonic()
         if self._hold_until is None:
