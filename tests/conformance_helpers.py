@@ -341,7 +341,13 @@ def check_end(
     ended = isinstance(last, (Fail, Close))
     # A size limit is seen in a frame header, so the framing stays in step: the
     # connection sends its 1009 (1004) and waits for the peer's close (CLOSING).
-    awaits_close = isinstance(last, Fail) and last.code in SIZE_FAILURES
+    # Unless the frame over the limit is too big to skip (state CLOSED given): then the
+    # framing is given up and the stream is closed at once.
+    awaits_close = (
+        isinstance(last, Fail)
+        and last.code in SIZE_FAILURES
+        and state in (None, ConnectionState.CLOSING)
+    )
     if state is None:
         if awaits_close:
             state = ConnectionState.CLOSING

@@ -1089,6 +1089,7 @@ def _limit_cases() -> Iterable[Case]:
             [Frame(BINARY, length=2**63 - 1)],
             *failed(code),
             version=version,
+            state=ConnectionState.CLOSED,  # too big to skip: the stream is closed at once
         )
 
 
@@ -1135,7 +1136,7 @@ def test_9_header_announcing_2_63_minus_1_bytes_costs_nothing(role: Role) -> Non
     finally:
         tracemalloc.stop()
     events = list(conn.events())
-    check_outcome(role, conn, events, [Fail(1009)], [Fail(1009)])
+    check_outcome(role, conn, events, [Fail(1009)], [Fail(1009)], state=ConnectionState.CLOSED)
     assert peak < 16 * 1024, f"{peak} bytes allocated for a bare header"
 
 

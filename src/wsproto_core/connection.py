@@ -43,7 +43,6 @@ queue cannot grow behind a pending failure.
 
 from __future__ import annotations
 
-import enum
 from collections import deque
 from typing import TYPE_CHECKING
 
@@ -54,6 +53,7 @@ from .events import Accept, Close, HandshakeFailed, Ping, Reject, Request
 from .handshake.client import ClientHandshake
 from .handshake.server import ServerHandshake
 from .handshake.uri import parse_uri
+from .state import ConnectionState, Phase, TransportAction, Trigger, transition
 from .versions import SUPPORTED_VERSIONS
 
 if TYPE_CHECKING:
@@ -70,6 +70,7 @@ __all__ = [
     "Connection",
     "ConnectionState",
     "ServerConnection",
+    "TransportAction",
 ]
 
 DEFAULT_MAX_MESSAGE_SIZE = 32 * 2**20
@@ -78,23 +79,11 @@ DEFAULT_MAX_MESSAGE_SIZE = 32 * 2**20
 _MAX_REASON_BYTES = 123  # a close payload is at most 125 bytes, 2 of them the code (RFC 6455 §5.5)
 
 
-class ConnectionState(enum.Enum):
-    """Where a connection is in its life (RFC 6455 §4, §7)."""
-
-    CONNECTING = "CONNECTING"
-    """The opening handshake is under way."""
-    OPEN = "OPEN"
-    """Data may flow both ways."""
-    CLOSING = "CLOSING"
-    """This side sent a close frame and waits for the peer's."""
-    CLOSED = "CLOSED"
-    """The closing handshake is done, the handshake or connection failed, or the stream ended."""
-
-
 _CONNECTING = ConnectionState.CONNECTING
 _OPEN = ConnectionState.OPEN
 _CLOSING = ConnectionState.CLOSING
 _CLOSED = ConnectionState.CLOSED
+_CLOSE_ACTIONS = (TransportAction.HALF_CLOSE, TransportAction.CLOSE)
 
 
 def _truncate_reason(reason: str) -> str:
@@ -125,7 +114,9 @@ class Connection:
         "_failed",
         "_failure",
         "_out",
+        "_peer_closed",
         "_peer_done",
+        "_phase",
         "_should_close",
         "_state",
         "_subprotocol",
@@ -151,7 +142,11 @@ class Connection:
         self.max_message_size = max_message_size
         self.max_frame_size = max_frame_size
         self.stream_messages = stream_messages
+        # The phase (see wsproto_core.state), and what follows from it, kept at hand:
+        # only _to() assigns these three.
+        self._phase = Phase.CONNECTING
         self._state = _CONNECTING
+        self._should_close = False
         # Events not yet yielded, in order; events() pops them and applies their effects.
         self._events: deque[Event] = deque()
         self._out: list[bytes] = []
@@ -164,10 +159,16 @@ class Connection:
         # events() yields it) or was yielded; the peer's bytes no longer count.
         self._failed = False
         self._failure: Close | None = None
-        # The peer will send nothing more that counts (EOF, or its close answered our
-        # failure): once the pending Close is acted on, the stream is to be closed.
+        # The stream ended: once the pending Close is acted on, so is the connection.
         self._peer_done = False
-        self._should_close = False
+        # The peer's close frame arrived after a failure, before its Close was yielded.
+        self._peer_closed = False
+
+    def _to(self, trigger: Trigger) -> None:
+        """The one place the phase changes: a move of the table in :mod:`wsproto_core.state`."""
+        phase = self._phase = transition(self._client, self._phase, trigger)
+        self._state = phase.public
+        self._should_close = phase.action in _CLOSE_ACTIONS
 
     # -- what the adapter reads ------------------------------------------------
 
@@ -185,9 +186,39 @@ class Connection:
         clean closing handshake this stays ``False`` until EOF arrives, and the
         client adapter closes the stream itself if the server does not within
         its close timeout. Any failure (a refused handshake, a protocol error,
-        EOF) makes it ``True`` at once.
+        EOF) makes it ``True`` at once, except a failure for a size limit
+        while the peer's close can still be read (see :attr:`transport_action`).
         """
         return self._should_close
+
+    @property
+    def transport_action(self) -> TransportAction:
+        """What the adapter does with the stream now, after writing :meth:`data_to_send`.
+
+        ``NONE`` while the connection is open; ``WAIT`` or ``WAIT_BRIEFLY``
+        while it waits for the peer (call :meth:`expire` when the wait runs
+        out); ``HALF_CLOSE`` (send EOF, read and discard until the peer's) or
+        ``CLOSE`` once it is done. :attr:`should_close_transport` is ``True``
+        for the last two.
+        """
+        return self._phase.action
+
+    def expire(self) -> None:
+        """Tell the connection that the adapter's wait for the peer ran out.
+
+        Call it when the close timeout passes in a ``WAIT`` or ``HALF_CLOSE``
+        action, or :data:`~wsproto_core.state.FAILURE_GRACE` in ``WAIT_BRIEFLY``.
+        Waiting for the peer's close, the connection gives up on it (a ``Close``
+        event with 1006 follows, RFC 6455 §7.1.5, unless a ``Close`` is already
+        waiting in :meth:`events`) and moves to ``HALF_CLOSE``; waiting for the
+        peer's EOF, it moves to ``CLOSE``. Does nothing in other states.
+        """
+        phase = self._phase
+        if phase.action is TransportAction.NONE or phase is Phase.CLOSED:
+            return
+        if phase is Phase.CLOSING and self.pending_close is None:
+            self._events.append(Close(1006, "no close frame received", by_peer=False))
+        self._to(Trigger.EXPIRED)
 
     @property
     def protocol_version(self) -> ProtocolVersion | None:
@@ -313,15 +344,17 @@ class Connection:
     def _act_on_close(self, event: Close) -> None:
         """Do what a ``Close`` event means, as :meth:`events` yields it; it is the last event."""
         self._events.clear()
-        if event is self._failure:
+        if self._state is _CLOSED:
+            pass  # the adapter's wait ran out (expire()) before the application got here
+        elif event is self._failure:
             self._failure = None
             self._fail(event)
         elif event.by_peer:
             self._receive_close(event)
-        else:
-            self._closed()  # the stream ended (1006), or close() on draft-75 (already closed)
+        # Otherwise the stream ended (1006, and _peer_done is set), or the connection was
+        # closed without a closing handshake (expire(), or close() on draft-75): nothing to do.
         if self._peer_done:
-            self._closed()
+            self._to(Trigger.EOF)
 
     def _receive_close(self, event: Close) -> None:
         # RFC 6455 §5.5.1: answer a close with a close, echoing the status code.
@@ -330,10 +363,7 @@ class Connection:
             assert codec is not None
             code = None if event.code == 1005 else event.code
             self._send_close_frame(codec, code, "")
-        self._state = _CLOSED
-        if not self._client:
-            # RFC 6455 §7.1.1: the server closes the TCP connection first.
-            self._should_close = True
+        self._to(Trigger.CLOSE_RECEIVED)
 
     def _await_close_after_failure(self, codec: Codec, data: bytes) -> None:
         """Discard the peer's frames until its close answers ours (the failure was reported)."""
@@ -341,11 +371,15 @@ class Connection:
         try:
             codec.receive(data, answer)
         except ProtocolError:
-            answer.append(Close(1002, "", by_peer=False))  # out of step: stop waiting
+            # Out of step: the peer's close cannot be found any more.
+            if self._failure is None and self._phase is Phase.FAILING:
+                self._to(Trigger.FAILED)
+            return
         if answer:
-            self._peer_done = True
-            if self._failure is None:  # the failure's Close was yielded: nothing to report
-                self._closed()
+            if self._failure is not None:
+                self._peer_closed = True  # acted on with the failure, when it is yielded
+            elif self._phase is Phase.FAILING:
+                self._to(Trigger.CLOSE_RECEIVED)
 
     def _receive_eof(self) -> None:
         self._peer_done = True
@@ -353,7 +387,7 @@ class Connection:
             return  # acted on, the stream closed too, when events() yields it
         if self._state is _CLOSED or self._failed:
             # After a failure, its Close event was the last one: nothing more to report.
-            self._closed()
+            self._to(Trigger.EOF)
         elif self._version == "hixie-75":
             # draft-75 has no closing handshake: the peer closing the stream is how it closes.
             self._events.append(Close(1005, ""))
@@ -362,24 +396,24 @@ class Connection:
             reason = "connection closed without a closing handshake"
             self._events.append(Close(1006, reason, by_peer=False))
 
-    def _closed(self) -> None:
-        self._state = _CLOSED
-        self._should_close = True
-
     def _fail(self, failure: Close) -> None:
         """_Fail the WebSocket Connection_ (RFC 6455 §7.1.7): close frame, then close the stream."""
         codec = self._codec
         assert codec is not None
-        if not self._close_sent:
-            self._send_close_frame(codec, failure.code, failure.reason)
-            if codec.draining:
-                # The framing is still in step (a size limit seen in a header): wait for
-                # the peer's close as in a normal closing handshake, so the stream is not
-                # closed under bytes the peer is still sending. Closing then can reset the
-                # stream, and a reset (through a proxy too) can lose our close frame.
-                self._state = _CLOSING
-                return
-        self._closed()
+        if self._close_sent:
+            self._to(Trigger.FAILED)
+            return
+        self._send_close_frame(codec, failure.code, failure.reason)
+        if not codec.draining:
+            self._to(Trigger.FAILED)
+            return
+        # The framing is still in step (a size limit seen in a header): wait, briefly,
+        # for the peer's close as in a normal closing handshake, so the stream is not
+        # closed under bytes the peer is still sending. Closing then can reset the
+        # stream, and a reset (through a proxy too) can lose our close frame.
+        self._to(Trigger.FAILED_IN_STEP)
+        if self._peer_closed:
+            self._to(Trigger.CLOSE_RECEIVED)
 
     def _send_close_frame(self, codec: Codec, code: int | None, reason: str) -> None:
         # draft-75 has no closing handshake: closing the stream is the close.
@@ -413,17 +447,15 @@ class Connection:
         self._subprotocol = subprotocol
         self._extensions = list(extensions)
         codec = self._codec = self._open_codec(version, extensions)
-        self._state = _OPEN
+        self._to(Trigger.ACCEPTED)
         return codec
 
     def _sending_codec(self, what: str) -> Codec:
         codec = self._codec
         if self._state is not _OPEN or codec is None:
             if self._close_sent:
-                raise InvalidState(
-                    f"cannot {what}: a close frame was already sent", self._state.value
-                )
-            raise InvalidState(f"cannot {what} in state {self._state.value}", self._state.value)
+                raise InvalidState(f"cannot {what}: a close frame was already sent", self._state)
+            raise InvalidState(f"cannot {what} in state {self._state.value}", self._state)
         return codec
 
     def send_text(self, data: str, final: bool = True) -> None:
@@ -488,16 +520,14 @@ class Connection:
             return
         codec = self._codec
         if codec is None:
-            self._state = _CLOSED
-            self._should_close = True
+            self._to(Trigger.ABANDONED)
             return
         self._send_close_frame(codec, code, reason)
         if self._version == "hixie-75":
             self._events.append(Close(1005, "", by_peer=False))
-            self._state = _CLOSED
-            self._should_close = True
+            self._to(Trigger.ABANDONED)
         else:
-            self._state = _CLOSING
+            self._to(Trigger.CLOSE_SENT)
 
 
 class ServerConnection(Connection):
@@ -646,8 +676,7 @@ class ServerConnection(Connection):
             else:
                 # The client went away mid-handshake: nobody to answer.
                 self._events.append(HandshakeFailed(error.reason, None))
-                self._state = _CLOSED
-                self._should_close = True
+                self._to(Trigger.EOF)
             return
         self._handshake_result(result)
 
@@ -661,15 +690,14 @@ class ServerConnection(Connection):
     def _refuse(self, error: HandshakeError) -> None:
         self._out.append(self._handshake.refuse(error))
         self._events.append(HandshakeFailed(error.reason, error.status))
-        self._state = _CLOSED
-        self._should_close = True
+        self._to(Trigger.REFUSED)
         del self._handshake
 
     def _awaiting_decision(self, what: str) -> None:
         if self._state is not _CONNECTING or self._request is None:
             if self._state is _CONNECTING:
-                raise InvalidState(f"cannot {what} before a request arrived", self._state.value)
-            raise InvalidState(f"cannot {what} in state {self._state.value}", self._state.value)
+                raise InvalidState(f"cannot {what} before a request arrived", self._state)
+            raise InvalidState(f"cannot {what} in state {self._state.value}", self._state)
 
     def accept(
         self, subprotocol: str | None = None, extra_headers: Sequence[tuple[str, str]] = ()
@@ -693,7 +721,9 @@ class ServerConnection(Connection):
         """
         self._awaiting_decision("accept")
         if not isinstance(self._request, Request):
-            raise InvalidState("a plain HTTP request cannot be accepted; answer it with reject()")
+            raise InvalidState(
+                "a plain HTTP request cannot be accepted; answer it with reject()", self._state
+            )
         handshake = self._handshake
         response, extensions, chosen = handshake.accept(subprotocol, extra_headers)
         self._out.append(response)
@@ -724,8 +754,7 @@ class ServerConnection(Connection):
         """
         self._awaiting_decision("reject")
         self._out.append(self._handshake.reject(status, headers, body))
-        self._state = _CLOSED
-        self._should_close = True
+        self._to(Trigger.REFUSED)
         del self._handshake
 
 
@@ -800,16 +829,14 @@ class ClientConnection(Connection):
             result = handshake.receive_data(data)
         except HandshakeError as error:
             self._events.append(HandshakeFailed(error.reason, error.status))
-            self._state = _CLOSED
-            self._should_close = True
+            self._to(Trigger.EOF if not data else Trigger.REFUSED)
             return
         if result is None:
             return
         self._events.append(result)
         del self._handshake  # its h11 state is dead weight from here on
         if isinstance(result, Reject):
-            self._state = _CLOSED
-            self._should_close = True
+            self._to(Trigger.REFUSED)
             return
         assert isinstance(result, Accept)
         self._start(handshake.version, handshake.subprotocol, handshake.extensions)

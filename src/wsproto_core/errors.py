@@ -24,6 +24,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .state import ConnectionState
+
 if TYPE_CHECKING:
     from .events import Headers
 
@@ -57,10 +59,10 @@ class InvalidState(WebSocketError):
     For example sending a message before the handshake or after a close frame was sent.
 
     Attributes:
-        state: The connection state at the time, as a string.
+        state: The connection state at the time.
     """
 
-    def __init__(self, message: str, state: str = "") -> None:
+    def __init__(self, message: str, state: ConnectionState) -> None:
         super().__init__(message)
         self.state = state
 
@@ -75,7 +77,7 @@ class UnsupportedOperation(InvalidState):
     """
 
     def __init__(self, message: str, version: object) -> None:
-        super().__init__(message, "OPEN")
+        super().__init__(message, ConnectionState.OPEN)
         self.version = version
 
 

@@ -25,7 +25,7 @@ client = ClientConnection("ws://example.com/")
 try:
     client.send_text("too early")  # the handshake is not done
 except InvalidState as error:
-    print(f"{error} ({error.state})")
+    print(f"{error} (state {error.state.name})")
 # [end]
 
 # [unsupported-operation]

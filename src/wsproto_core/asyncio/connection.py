@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from ..connection import ConnectionState
 from ..errors import ConnectionClosedOK, closed_error
 from ..events import BytesMessage, Close, Pong, TextMessage
+from ..state import FAILURE_GRACE, TransportAction
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterable
@@ -47,6 +48,7 @@ logger = logging.getLogger("wsproto_core.asyncio")
 
 _OPEN = ConnectionState.OPEN
 _CLOSED = ConnectionState.CLOSED
+_NONE = TransportAction.NONE
 _HIXIE = ("hixie-76", "hixie-75")
 
 
@@ -69,6 +71,7 @@ class WebSocket(asyncio.Protocol):
         "_closed_waiter",
         "_conn",
         "_drain_waiters",
+        "_grace_handle",
         "_half_closed",
         "_hold_handle",
         "_hold_released",
@@ -111,6 +114,7 @@ class WebSocket(asyncio.Protocol):
         self._keepalive_handle: asyncio.TimerHandle | None = None
         self._keepalive_payload: bytes | None = None
         self._close_handle: asyncio.TimerHandle | None = None
+        self._grace_handle: asyncio.TimerHandle | None = None
         self._hold_handle: asyncio.TimerHandle | None = None
         self._hold_released = False
         self._closed_waiter: asyncio.Future[None] | None = None
@@ -329,10 +333,17 @@ class WebSocket(asyncio.Protocol):
         self._transport = None
         if self.close_code is None:
             self.close_code, self.close_reason = 1006, "connection lost"
-        for handle in (self._close_handle, self._keepalive_handle, self._hold_handle):
+        handles = (
+            self._close_handle,
+            self._grace_handle,
+            self._keepalive_handle,
+            self._hold_handle,
+        )
+        for handle in handles:
             if handle is not None:
                 handle.cancel()
-        self._close_handle = self._keepalive_handle = self._hold_handle = None
+        self._close_handle = self._grace_handle = self._keepalive_handle = None
+        self._hold_handle = None
         self._wake_receiver()
         self._wake_drainers()
         error = closed_error(self.close_code, self.close_reason)
@@ -398,30 +409,44 @@ class WebSocket(asyncio.Protocol):
             self._on_handshake_event(event)
 
     def _flush(self) -> None:
-        """Write what the connection owes; close the transport when it says so."""
+        """Write what the connection owes; then do what it says with the transport."""
         transport = self._transport
         if transport is None:
             return
         data = self._conn.data_to_send()
         if data:
             transport.write(data)
-        if self._conn.state is _OPEN:
-            return
+        action = self._conn.transport_action
+        if action is not _NONE:
+            self._apply(action, transport)
+
+    def _apply(self, action: TransportAction, transport: asyncio.Transport) -> None:
+        """Carry out a :class:`~wsproto_core.state.TransportAction` other than ``NONE``."""
         if self._close_handle is None and self._conn.state is not ConnectionState.CONNECTING:
             # The closing handshake cannot hang: the transport is cut after the close timeout.
             self._close_handle = self._loop.call_later(self._options.close_timeout, transport.abort)
-        if self._conn.should_close_transport and not self._half_closed:
+        if action is TransportAction.WAIT_BRIEFLY:
+            if self._grace_handle is None:
+                grace = min(FAILURE_GRACE, self._options.close_timeout)
+                self._grace_handle = self._loop.call_later(grace, self._expire)
+        elif action is TransportAction.CLOSE:
+            transport.close()
+        elif action is TransportAction.HALF_CLOSE and not self._half_closed:
             self._half_closed = True
             if not transport.can_write_eof():
                 transport.close()  # TLS: no half-close; close_notify ends the stream
                 return
             # Half-close and read (discarding) until the peer's EOF, which closes the
-            # transport (eof_received returns False). Closing with the peer's bytes
-            # unread would reset the stream, and a reset can destroy our last frames
-            # (the 1002/1009 close) before they reach the peer, as proxies show. The
-            # close timeout above aborts a peer that never ends its side.
+            # transport (eof_received returns False). The close timeout above aborts a
+            # peer that never ends its side.
             transport.write_eof()
             self._resume_reading()
+
+    def _expire(self) -> None:
+        """The wait for the peer's close after a failure ran out (FAILURE_GRACE)."""
+        self._grace_handle = None
+        self._conn.expire()
+        self._process()
 
     def _on_message(self, message: str | bytes) -> None:
         """Queue a message for ``recv``; pause reading when the queue is full."""

@@ -30,6 +30,7 @@ from ..frames import (
     parse_frame_length,
     serialize_frame,
 )
+from ..state import ConnectionState
 from ..utf8 import Utf8Decoder, decode_utf8
 from . import Codec
 
@@ -61,6 +62,16 @@ _CLOSE = int(Opcode.CLOSE)
 _PING = int(Opcode.PING)
 _PONG = int(Opcode.PONG)
 
+
+SKIP_LIMIT = 64 * 2**20
+"""After a size failure, the most bytes of one frame the codec skips to stay in step.
+
+A frame over a limit is skipped, so the peer's close that follows it can still
+be read (:attr:`Rfc6455Codec.draining`), only when the rest of its payload is at
+most this or the limit that failed, whichever is larger. A header announcing
+more (2^63 - 1 bytes) is a frame we will never read to its end: the framing is
+given up at once and the connection closes the stream without waiting.
+"""
 
 _NO_FAST_PATH = bytes(256)
 """The fast-path table of a codec with extensions: no frame takes the fast path."""
@@ -252,8 +263,14 @@ class Rfc6455Codec(Codec):
         """
         return self._draining
 
-    def _fail_in_step(self, buf: bytes | bytearray, end: int, stop: int) -> None:
-        """Keep reading frames after a failure at a frame whose payload ends at ``stop``."""
+    def _fail_in_step(self, buf: bytes | bytearray, end: int, stop: int, limit: int) -> None:
+        """Keep reading frames after a failure at a frame whose payload ends at ``stop``.
+
+        Unless that frame is too big to skip (:data:`SKIP_LIMIT`): then the
+        failure leaves the codec out of step.
+        """
+        if stop - end > max(SKIP_LIMIT, limit):
+            return
         self._draining = True
         if stop >= end:
             self._discard = stop - end
@@ -271,7 +288,9 @@ class Rfc6455Codec(Codec):
         while end - pos >= 2:
             # The header's length, as parse_frame_length() reads it, without a call for
             # the 7 and 16-bit forms: a peer may send many frames before its close.
+            first = buf[pos]
             second = buf[pos + 1]
+            self._check_rsv_and_mask(first, second)  # else the peer is out of step too
             length = second & 0x7F
             header_end = pos + (6 if second & 0x80 else 2)
             if length == 126 and header_end + 2 <= end:
@@ -285,7 +304,9 @@ class Rfc6455Codec(Codec):
             if end < header_end:
                 break
             stop = header_end + length
-            if buf[pos] & 0x0F == _CLOSE:
+            if length > SKIP_LIMIT:
+                raise ProtocolError("a frame too big to skip while waiting for a close frame")
+            if first & 0x0F == _CLOSE:
                 if length > MAX_CONTROL_PAYLOAD:
                     raise ProtocolError("control frame payload over 125 bytes")
                 if end < stop:
@@ -548,12 +569,12 @@ class Rfc6455Codec(Codec):
         """
         max_frame = self._max_frame_size
         if max_frame is not None and length > max_frame:
-            self._fail_in_step(buf, end, header_end + length)
+            self._fail_in_step(buf, end, header_end + length, max_frame)
             raise PayloadTooBig(length, max_frame, self._too_big_code, what="frame")
         size = self._message_size + length
         max_message = self._max_message_size
         if max_message is not None and size > max_message:
-            self._fail_in_step(buf, end, header_end + length)
+            self._fail_in_step(buf, end, header_end + length, max_message)
             raise PayloadTooBig(size, max_message, self._too_big_code)
 
     def _receive_message(
@@ -708,7 +729,10 @@ class Rfc6455Codec(Codec):
         if sending:
             if opcode != sending:
                 kind = "text" if sending == _TEXT else "binary"
-                raise InvalidState(f"a fragmented {kind} message is being sent; finish it first")
+                raise InvalidState(
+                    f"a fragmented {kind} message is being sent; finish it first",
+                    ConnectionState.OPEN,
+                )
             opcode = _CONTINUATION
         self._send_opcode = 0 if final else (sending or opcode)
         rsv = 0

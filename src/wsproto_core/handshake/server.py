@@ -15,6 +15,7 @@ import h11
 
 from ..errors import HandshakeArgumentError, HandshakeError, InvalidState
 from ..events import HTTPRequest, Request
+from ..state import ConnectionState
 from ..versions import HIXIE_75, HIXIE_76, LEGACY_VERSIONS
 from . import hixie
 from .http import (
@@ -480,7 +481,9 @@ class ServerHandshake:
         """
         request = self.event
         if not isinstance(request, Request) or self._responded:
-            raise InvalidState("there is no WebSocket request to accept", "CONNECTING")
+            raise InvalidState(
+                "there is no WebSocket request to accept", ConnectionState.CONNECTING
+            )
         if subprotocol is None:
             offered = request.subprotocols
             subprotocol = next((p for p in self._subprotocols if p in offered), None)
@@ -542,7 +545,7 @@ class ServerHandshake:
             HandshakeArgumentError: ``status`` is not a final status, or a header cannot be sent.
         """
         if self._responded:
-            raise InvalidState("a response was already sent", "CLOSED")
+            raise InvalidState("a response was already sent", ConnectionState.CLOSED)
         if not 200 <= status <= 599 or (status in (204, 304) and body):
             raise HandshakeArgumentError(f"cannot send status {status} with this body")
         ours = {"content-length", "connection", "transfer-encoding"}

@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 from ..connection import ConnectionState
 from ..errors import UnsupportedOperation
 from ..events import BytesMessage, Close, Pong, TextMessage
+from ..state import FAILURE_GRACE, TransportAction
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -144,6 +145,7 @@ class Reader:
         "_done",
         "_draining",
         "_eof",
+        "_grace_deadline",
         "_handed",
         "_hold_until",
         "_keepalive_ping",
@@ -230,6 +232,8 @@ class Reader:
         self._next_ping: float | None = None
         self._pong_deadline: float | None = None
         self._close_deadline: float | None = None
+        # After a failure for a size limit: when to stop waiting for the peer's close.
+        self._grace_deadline: float | None = None
         self._hold_until: float | None = None  # when a failure held for recv() goes out anyway
         # Messages put in the queue, messages recv() returned, and how many of those were
         # returned when a recv() call last found the queue empty: the application had
@@ -439,6 +443,10 @@ class Reader:
             except OSError:
                 self.abort()
                 written = False
+        action = protocol.transport_action
+        if action is TransportAction.WAIT_BRIEFLY and self._grace_deadline is None:
+            grace = min(FAILURE_GRACE, self._close_timeout)
+            self._grace_deadline = time.monotonic() + grace
         if protocol.should_close_transport and not self._draining:
             self._draining = True
             self._next_ping = self._pong_deadline = None
@@ -500,7 +508,7 @@ class Reader:
         if self._aborted:
             return None
         deadline = self._close_deadline
-        for candidate in (self._pong_deadline, self._next_ping):
+        for candidate in (self._grace_deadline, self._pong_deadline, self._next_ping):
             if candidate is not None and (deadline is None or candidate < deadline):
                 deadline = candidate
         if self._timers and self._protocol.state is _OPEN:
@@ -513,6 +521,11 @@ class Reader:
         now = time.monotonic()
         if self._close_deadline is not None and now >= self._close_deadline:
             self.abort()
+        elif self._grace_deadline is not None and now >= self._grace_deadline:
+            self._grace_deadline = None
+            with self._lock:
+                self._protocol.expire()  # give up waiting for the peer's close
+                self._flush()
         elif self._pong_deadline is not None and now >= self._pong_deadline:
             self._keepalive_failed()
         else:
