@@ -14,7 +14,6 @@ from .connection import (
     DEFAULT_MAX_MESSAGE_SIZE,
     ClientConnection,
     Connection,
-    ConnectionState,
     ServerConnection,
 )
 from .errors import (
@@ -43,6 +42,7 @@ from .events import (
     TextMessage,
 )
 from .frames import Opcode
+from .state import ConnectionState, TransportAction
 from .versions import SUPPORTED_VERSIONS, ProtocolVersion
 
 __version__ = "0.1.0"
@@ -76,6 +76,7 @@ __all__ = [
     "Request",
     "ServerConnection",
     "TextMessage",
+    "TransportAction",
     "UnsupportedOperation",
     "WebSocketError",
     "__version__",

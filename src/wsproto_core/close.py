@@ -7,6 +7,7 @@ import struct
 
 from .errors import InvalidCloseCode, InvalidUTF8, PayloadTooBig, ProtocolError
 from .frames import MAX_CONTROL_PAYLOAD
+from .versions import PROFILES
 
 __all__ = [
     "CloseCode",
@@ -86,8 +87,11 @@ def is_valid_wire_code(code: int) -> bool:
 
 
 def _may_travel(code: int, version: int) -> bool:
-    """Whether ``code`` may be in a close frame of this protocol version."""
-    return is_valid_wire_code(code) or (code == CloseCode.RESERVED_1004 and version in (7, 8))
+    """Whether ``code`` may be in a close frame of this protocol version (13, 8 or 7)."""
+    if is_valid_wire_code(code):
+        return True
+    known = PROFILES.get(version)  # type: ignore[call-overload]
+    return known is not None and code in known.extra_wire_codes
 
 
 def parse_close_payload(payload: bytes, *, version: int = 13) -> tuple[int, str]:

@@ -44,7 +44,7 @@ queue cannot grow behind a pending failure.
 from __future__ import annotations
 
 from collections import deque
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from .codec.hixie import HixieCodec
 from .codec.rfc6455 import Rfc6455Codec
@@ -54,12 +54,13 @@ from .handshake.client import ClientHandshake
 from .handshake.server import ServerHandshake
 from .handshake.uri import parse_uri
 from .state import ConnectionState, Phase, TransportAction, Trigger, transition
-from .versions import SUPPORTED_VERSIONS
+from .versions import SUPPORTED_VERSIONS, profile
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
 
     from .codec import Codec
+    from .codec.hixie import HixieVersion
     from .events import Event, HTTPRequest
     from .extensions import ClientExtensionFactory, Extension, ServerExtensionFactory
     from .versions import ProtocolVersion
@@ -68,9 +69,7 @@ __all__ = [
     "DEFAULT_MAX_MESSAGE_SIZE",
     "ClientConnection",
     "Connection",
-    "ConnectionState",
     "ServerConnection",
-    "TransportAction",
 ]
 
 DEFAULT_MAX_MESSAGE_SIZE = 32 * 2**20
@@ -117,6 +116,7 @@ class Connection:
         "_peer_closed",
         "_peer_done",
         "_phase",
+        "_profile",
         "_should_close",
         "_state",
         "_subprotocol",
@@ -388,7 +388,7 @@ class Connection:
         if self._state is _CLOSED or self._failed:
             # After a failure, its Close event was the last one: nothing more to report.
             self._to(Trigger.EOF)
-        elif self._version == "hixie-75":
+        elif not self._profile.closing_handshake:
             # draft-75 has no closing handshake: the peer closing the stream is how it closes.
             self._events.append(Close(1005, ""))
         else:
@@ -417,7 +417,7 @@ class Connection:
 
     def _send_close_frame(self, codec: Codec, code: int | None, reason: str) -> None:
         # draft-75 has no closing handshake: closing the stream is the close.
-        if self._version != "hixie-75":
+        if self._profile.closing_handshake:
             # Encode first: an invalid code or reason raises and leaves the connection as it was.
             self._out.append(codec.send_close(code, reason))
         self._close_sent = True
@@ -425,17 +425,17 @@ class Connection:
     # -- the application's side -------------------------------------------------
 
     def _open_codec(self, version: ProtocolVersion, extensions: Sequence[Extension]) -> Codec:
-        if isinstance(version, int):
+        if not self._profile.hixie:
             return Rfc6455Codec(
                 client=self._client,
-                version=version,
+                version=cast("int", version),
                 max_message_size=self.max_message_size,
                 max_frame_size=self.max_frame_size,
                 stream_messages=self.stream_messages,
                 extensions=extensions,
             )
         return HixieCodec(
-            version=version,
+            version=cast("HixieVersion", version),
             max_message_size=self.max_message_size,
             stream_messages=self.stream_messages,
         )
@@ -444,6 +444,7 @@ class Connection:
         self, version: ProtocolVersion, subprotocol: str | None, extensions: Sequence[Extension]
     ) -> Codec:
         self._version = version
+        self._profile = profile(version)
         self._subprotocol = subprotocol
         self._extensions = list(extensions)
         codec = self._codec = self._open_codec(version, extensions)
@@ -523,7 +524,7 @@ class Connection:
             self._to(Trigger.ABANDONED)
             return
         self._send_close_frame(codec, code, reason)
-        if self._version == "hixie-75":
+        if not self._profile.closing_handshake:
             self._events.append(Close(1005, "", by_peer=False))
             self._to(Trigger.ABANDONED)
         else:

@@ -29,10 +29,10 @@ import threading
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
-from ..connection import ConnectionState
 from ..errors import ConnectionClosedOK, closed_error
 from ..events import BytesMessage, Close, Pong, TextMessage
-from ..state import FAILURE_GRACE, TransportAction
+from ..state import FAILURE_GRACE, ConnectionState, TransportAction
+from ..versions import profile
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterable
@@ -49,7 +49,6 @@ logger = logging.getLogger("wsproto_core.asyncio")
 _OPEN = ConnectionState.OPEN
 _CLOSED = ConnectionState.CLOSED
 _NONE = TransportAction.NONE
-_HIXIE = ("hixie-76", "hixie-75")
 
 
 class WebSocket(asyncio.Protocol):
@@ -491,8 +490,11 @@ class WebSocket(asyncio.Protocol):
 
     def _schedule_keepalive(self) -> None:
         interval = self._options.ping_interval
-        if interval is None or self._conn.protocol_version in _HIXIE or self._transport is None:
+        version = self._conn.protocol_version
+        if interval is None or version is None or self._transport is None:
             return
+        if not profile(version).pings:
+            return  # the hixie drafts: no pings, no keepalive
         self._keepalive_handle = self._loop.call_later(interval, self._keepalive_ping)
 
     def _keepalive_ping(self) -> None:

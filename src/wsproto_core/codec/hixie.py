@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Literal
 from ..errors import InvalidUTF8, PayloadTooBig, ProtocolError, UnsupportedOperation
 from ..events import Close, TextMessage
 from ..utf8 import Utf8Decoder, decode_utf8
+from ..versions import profile
 from . import Codec
 
 if TYPE_CHECKING:
@@ -100,6 +101,7 @@ class HixieCodec(Codec):
     __slots__ = (
         "_buffer",
         "_chunks",
+        "_closing_handshake",
         "_decoder",
         "_digits",
         "_frame_type",
@@ -122,6 +124,7 @@ class HixieCodec(Codec):
         if version not in ("hixie-76", "hixie-75"):
             raise ValueError(f"not a hixie draft: {version!r}")
         self.version: HixieVersion = version
+        self._closing_handshake = profile(version).closing_handshake
         self.max_message_size = max_message_size
         self.stream_messages = stream_messages
         self._buffer = bytearray()
@@ -257,7 +260,7 @@ class HixieCodec(Codec):
                 raise ProtocolError(
                     f"frame length has more than {_MAX_LENGTH_DIGITS} base-128 digits"
                 )
-        if self._frame_type == 0xFF and length == 0 and self.version == "hixie-76":
+        if self._frame_type == 0xFF and length == 0 and self._closing_handshake:
             # FF 00: the closing handshake (draft-hixie-76 §4.2, §5.3). It has no
             # code or reason, hence 1005; "any data on the connection after the
             # 0xFF frame is discarded".
@@ -327,6 +330,6 @@ class HixieCodec(Codec):
             UnsupportedOperation: On hixie-75, which has no closing handshake:
                 the connection ends when either side closes the TCP stream.
         """
-        if self.version == "hixie-75":
+        if not self._closing_handshake:
             raise UnsupportedOperation("hixie-75 has no closing handshake", self.version)
         return b"\xff\x00"

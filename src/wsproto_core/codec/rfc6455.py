@@ -32,6 +32,7 @@ from ..frames import (
 )
 from ..state import ConnectionState
 from ..utf8 import Utf8Decoder, decode_utf8
+from ..versions import profile
 from . import Codec
 
 if TYPE_CHECKING:
@@ -173,7 +174,7 @@ class Rfc6455Codec(Codec):
             rsv_allowed |= extension.rsv_bits
         self._rsv_allowed = rsv_allowed
         # Versions 7 and 8 (hybi drafts up to 12) defined 1004 as "frame too large".
-        self._too_big_code = 1009 if version == 13 else 1004
+        self._too_big_code = profile(self.version).too_big_code
         # A data frame that brings its message above this may be over a limit
         # (the smaller one): only then are the limits checked one by one.
         self._size_bound = min(

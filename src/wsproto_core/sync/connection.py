@@ -15,8 +15,9 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
-from ..connection import ConnectionState, ServerConnection
+from ..connection import ServerConnection
 from ..errors import ConnectionClosedOK, closed_error
+from ..state import ConnectionState
 from .reader import TURN, PeriodicTimer, Reader, Turn
 
 if TYPE_CHECKING:

@@ -36,10 +36,9 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from ..connection import ConnectionState
 from ..errors import UnsupportedOperation
 from ..events import BytesMessage, Close, Pong, TextMessage
-from ..state import FAILURE_GRACE, TransportAction
+from ..state import FAILURE_GRACE, ConnectionState, TransportAction
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
