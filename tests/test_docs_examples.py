@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from wsproto_core import ClientConnection, Request, ServerConnection, TextMessage
+from wsproto_core import ClientConnection, Close, Request, ServerConnection, TextMessage
 from wsproto_core.asyncio import ConnectionClosedError, HandshakeRejected, connect
 from wsproto_core.sync import connect as sync_connect
 
@@ -576,7 +576,10 @@ def test_embedding_loop_gives_up_on_a_peer_that_never_answers_the_close(
     list(client.events())
     client.send_text("close, please")
 
+    seen: list[object] = []
+
     def close_on_message(conn: ServerConnection, event: object) -> None:
+        seen.append(event)
         if isinstance(event, TextMessage):
             conn.close(1000, "bye")
 
@@ -587,8 +590,11 @@ def test_embedding_loop_gives_up_on_a_peer_that_never_answers_the_close(
         server_state = Running(module.run, sock=server_side, conn=server, handle=close_on_message)
         client.receive_data(client_side.recv(65536))
         assert [type(e).__name__ for e in client.events()] == ["Close"]
-        server_state.stop()  # run() returned: the close timer ran out
-    assert server.state.name == "CLOSING"
+        # The close timer runs out: the server half-closes, and the client sees EOF.
+        assert client_side.recv(1) == b""
+        server_state.stop()  # run() returned: the second close timer ran out
+    assert server.state.name == "CLOSED"
+    assert seen[-1] == Close(1006, "no close frame received", by_peer=False)
 
 
 # -- how-to: legacy clients ----------------------------------------------------------------

@@ -6,11 +6,12 @@ import time
 
 from wsproto_core import (
     BytesMessage,
-    ConnectionState,
     Request,
     ServerConnection,
     TextMessage,
+    TransportAction,
 )
+from wsproto_core.state import FAILURE_GRACE
 
 OPEN_TIMEOUT = 10.0  # seconds a client has for the opening handshake
 CLOSE_TIMEOUT = 10.0  # seconds the peer has to finish the closing handshake
@@ -26,33 +27,43 @@ def echo(conn, event):
         conn.send_binary(event.data)
 
 
+def wait_for(action):
+    """How long to wait for the peer in ``action`` (None: no limit)."""
+    if action is TransportAction.NONE:
+        return None
+    if action is TransportAction.WAIT_BRIEFLY:
+        return min(FAILURE_GRACE, CLOSE_TIMEOUT)
+    return CLOSE_TIMEOUT
+
+
 def run(sock, conn, handle):
     """Carry bytes between ``sock`` and ``conn`` until the stream must be closed."""
     deadline = time.monotonic() + OPEN_TIMEOUT
-    closing = False
+    action = TransportAction.NONE
     try:
         while True:
             for event in conn.events():  # live: accept() releases pipelined frames here
                 handle(conn, event)
             # Blocks while the peer reads slowly; meanwhile we read nothing more.
             sock.sendall(conn.data_to_send())
-            if conn.should_close_transport:
-                return
-            if conn.state is ConnectionState.OPEN:
-                deadline = None
-            elif conn.state is not ConnectionState.CONNECTING and not closing:
-                closing = True  # the closing handshake began: start the close timer
-                deadline = time.monotonic() + CLOSE_TIMEOUT
-            if deadline is not None:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
+            if conn.transport_action is not action:  # the connection moved on
+                action = conn.transport_action
+                if action is TransportAction.CLOSE:
                     return
-                sock.settimeout(remaining)
-            else:
+                if action is TransportAction.HALF_CLOSE:
+                    sock.shutdown(socket.SHUT_WR)  # FIN; read on until the peer's
+                wait = wait_for(action)
+                deadline = None if wait is None else time.monotonic() + wait
+            if deadline is None:
                 sock.settimeout(None)
-            conn.receive_data(sock.recv(65536))  # b"" at EOF
-    except TimeoutError:
-        return  # a timer ran out: the caller cuts the stream
+            else:
+                sock.settimeout(max(deadline - time.monotonic(), 0.001))
+            try:
+                conn.receive_data(sock.recv(65536))  # b"" at EOF
+            except TimeoutError:
+                if action is TransportAction.NONE:
+                    return  # the opening handshake took too long: cut the stream
+                conn.expire()  # the peer did not answer in time: the connection moves on
     except ConnectionError:
         return  # reset by the peer
 
