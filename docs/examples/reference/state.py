@@ -7,7 +7,7 @@ from wsproto_core.state import TransportAction
 client = ClientConnection("ws://example.com/", max_message_size=16)
 server = ServerConnection(max_message_size=16)
 server.receive_data(client.data_to_send())
-for event in server.events():
+for _request in server.events():
     server.accept()
 client.receive_data(server.data_to_send())
 list(client.events())
@@ -17,11 +17,11 @@ list(client.events())
 # for the client's close instead of closing the stream under it.
 client.send_binary(b"x" * 17)
 server.receive_data(client.data_to_send())
-print([event for event in server.events()])
+print(list(server.events()))
 print(server.state.name, server.transport_action.name)
 
 client.receive_data(server.data_to_send())
-print([event for event in client.events()])
+print(list(client.events()))
 server.receive_data(client.data_to_send())  # the client's close, read in step
 print(server.state.name, server.transport_action.name)  # the server closes first
 print(client.state.name, client.transport_action.name)  # the client waits for it
