@@ -214,3 +214,19 @@ def read_exactly(sock: socket.socket, size: int) -> bytes:
         assert chunk, "EOF before a whole frame"
         data += chunk
     return data
+
+
+def test_a_refused_handshake_reaches_a_client_that_kept_sending(port: int) -> None:
+    # The client pipelines data behind a request the server refuses (426: an unknown
+    # version). The server writes its response, then half-closes and reads the rest:
+    # closing with those bytes unread would reset the stream under the response.
+    with socket.create_connection(("127.0.0.1", port), timeout=WAIT) as sock:
+        request = (
+            f"GET /echo HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+            "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            "Sec-WebSocket-Version: 99\r\n\r\n"
+        ).encode()
+        sock.sendall(request + frame(0x1, b"x" * 60000) * 4)
+        response = read_until_eof(sock)
+    assert response.startswith(b"HTTP/1.1 426 "), response[:80]
+    assert b"Sec-WebSocket-Version: 13, 8, 7" in response

@@ -28,6 +28,7 @@ import contextlib
 import logging
 import selectors
 import socket
+import ssl as ssl_module
 import threading
 import time
 from typing import TYPE_CHECKING, Any
@@ -44,11 +45,11 @@ from ..handlers import (
     Router,
     log_connection,
 )
+from ..state import TransportAction
 from .connection import Connection
 from .reader import PeriodicTimer, handshake
 
 if TYPE_CHECKING:
-    import ssl as ssl_module
     from collections.abc import Callable, Sequence
 
     from ..handlers import Route
@@ -271,7 +272,7 @@ class Server:
             with self._lock:
                 self._handshaking.discard(sock)
         if not isinstance(request, (Request, HTTPRequest)):
-            sock.close()  # HandshakeFailed: the refusal was written
+            _end_stream(sock, protocol, self._close_timeout)  # the refusal was written
             return
         app = self._app
         if isinstance(app, Router):
@@ -289,7 +290,7 @@ class Server:
     ) -> None:
         decision = router.resolve(request)
         if isinstance(decision, Response):
-            _refuse(sock, protocol, decision)
+            _refuse(sock, protocol, decision, self._close_timeout)
             log_connection(logger, address, request, decision.status, None, None, "")
             return
         assert isinstance(request, Request)
@@ -330,7 +331,7 @@ class Server:
                 logger, address, request, 101, ws.subprotocol, ws.close_code, ws.close_reason or ""
             )
             return
-        _refuse(sock, protocol, response)
+        _refuse(sock, protocol, response, self._close_timeout)
         log_connection(logger, address, request, response.status, None, None, "")
 
     def _serve_function(
@@ -373,11 +374,35 @@ class Server:
             self._connections.discard(ws)
 
 
-def _refuse(sock: socket.socket, protocol: ServerConnection, response: Response) -> None:
-    """Answer the handshake with an HTTP response and close."""
+def _refuse(
+    sock: socket.socket, protocol: ServerConnection, response: Response, timeout: float
+) -> None:
+    """Answer the handshake with an HTTP response and end the stream."""
     protocol.reject(response.status, response.headers, response.body)
     with contextlib.suppress(OSError):  # the client is gone
         sock.sendall(protocol.data_to_send())
+    _end_stream(sock, protocol, timeout)
+
+
+def _end_stream(sock: socket.socket, protocol: ServerConnection, timeout: float) -> None:
+    """End the stream of a refused handshake as the connection's transport action says.
+
+    ``HALF_CLOSE``: send EOF, then read and discard what the client still sends
+    (a request body, frames pipelined behind the request) until its EOF, for at
+    most ``timeout`` seconds. Closing with its bytes unread would reset the
+    stream, and the reset can destroy the response before the client reads it.
+    """
+    if protocol.transport_action is TransportAction.HALF_CLOSE and not isinstance(
+        sock,
+        ssl_module.SSLSocket,  # TLS has no half-close: close_notify ends the stream
+    ):
+        deadline = time.monotonic() + timeout
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_WR)
+            while (remaining := deadline - time.monotonic()) > 0:
+                sock.settimeout(remaining)
+                if not sock.recv(65536):
+                    break
     sock.close()
 
 
