@@ -1,7 +1,8 @@
 """HTTP/1.1 pieces the opening handshake shares, on top of h11.
 
-Header lookup and comma-separated token lists (RFC 7230 §3.2.2, §7), the
-latin-1 decoding of header bytes, building response events, and the error an
+Reading a request head with h11's parser (:class:`RequestHeadReader`), header
+lookup and comma-separated token lists (RFC 7230 §3.2.2, §7), the latin-1
+decoding of header bytes, building response events, and the error an
 application gets when it hands the handshake something HTTP cannot carry.
 """
 
@@ -13,6 +14,12 @@ from typing import TYPE_CHECKING
 
 import h11
 
+# h11's request-head reader and its buffer, without h11.Connection around them: see
+# RequestHeadReader. Both have these names and signatures in every h11 this project
+# supports (>=0.14); tests/test_handshake_http.py checks the reader against h11.Connection.
+from h11._readers import maybe_read_from_IDLE_client as _read_request_head
+from h11._receivebuffer import ReceiveBuffer as _ReceiveBuffer
+
 from ..errors import HandshakeArgumentError
 
 if TYPE_CHECKING:
@@ -21,6 +28,7 @@ if TYPE_CHECKING:
     from ..events import Headers
 
 __all__ = [
+    "RequestHeadReader",
     "comma_tokens",
     "decode_headers",
     "encode_headers",
@@ -40,6 +48,52 @@ _FIELD_VALUE = re.compile(
     r"(?:[\x21-\x7e\x80-\xff](?:[\x20-\x7e\x80-\xff\t]*[\x21-\x7e\x80-\xff])?)?"
 )
 """RFC 9110 §5.5: a field value is visible characters with inner spaces and tabs, no CR/LF/NUL."""
+
+
+class RequestHeadReader:
+    """Read one HTTP/1.1 request head with h11's parser, without h11's connection.
+
+    :class:`h11.Connection` puts every event through a state machine made for
+    keep-alive HTTP (body framing, keep-alive, protocol switches); the opening
+    handshake reads one request head and then leaves HTTP, so that machinery
+    was most of the cost of a handshake. This runs the same h11 reader that
+    ``Connection.next_event`` runs first, on the same buffer, and applies the
+    two checks ``next_event`` adds while the head is incomplete: the size limit
+    (``max_incomplete_event_size``, 431) and, inside the reader, the early
+    refusal of a first byte no request line starts with. The request line,
+    the header grammar and h11's validation of the request (RFC 9112 §3,
+    §5; ``Host``, ``Content-Length``, ``Transfer-Encoding``) are h11's own.
+
+    Args:
+        max_size: The most bytes an incomplete head may take before it is refused.
+    """
+
+    __slots__ = ("_buffer", "_max_size")
+
+    def __init__(self, max_size: int) -> None:
+        """Start with an empty buffer."""
+        self._buffer = _ReceiveBuffer()
+        self._max_size = max_size
+
+    def feed(self, data: bytes) -> h11.Request | None:
+        """Add ``data`` (not empty) and return the request once its head is complete.
+
+        Raises:
+            h11.ProtocolError: The head is malformed (``error_status_hint`` 400,
+                or 501 for an unknown transfer coding), or incomplete and over the
+                size limit (431). The messages are h11's.
+        """
+        buffer = self._buffer
+        buffer += data
+        request = _read_request_head(buffer)
+        if request is None and len(buffer) > self._max_size:
+            raise h11.RemoteProtocolError("Receive buffer too long", error_status_hint=431)
+        return request
+
+    @property
+    def unread(self) -> bytes:
+        """The bytes after the request head: what h11 calls its trailing data."""
+        return bytes(self._buffer)
 
 
 def is_token(text: str) -> bool:

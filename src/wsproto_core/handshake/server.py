@@ -18,6 +18,7 @@ from ..events import HTTPRequest, Request
 from ..versions import HIXIE_75, HIXIE_76, LEGACY_VERSIONS
 from . import hixie
 from .http import (
+    RequestHeadReader,
     decode_headers,
     header_index,
     response_event,
@@ -83,7 +84,7 @@ class ServerHandshake:
         "_allow_draft76",
         "_error",
         "_factories",
-        "_h11",
+        "_head",
         "_key",
         "_key3",
         "_max_size",
@@ -91,6 +92,7 @@ class ServerHandshake:
         "_offers",
         "_parts",
         "_pending",
+        "_reader",
         "_received",
         "_responded",
         "_secure",
@@ -130,7 +132,10 @@ class ServerHandshake:
         self._accept_plain_http = accept_plain_http
         self._secure = secure
         self._max_size = max_size
-        self._h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=max_size)
+        self._reader = RequestHeadReader(max_size)
+        # What h11 read, for the h11 connection that writes any response but the 101:
+        # the chunks until the head is complete, then the head alone (see _http_writer).
+        self._head: list[bytes] = []
         self._method = ""
         self._key = ""
         self._parts = (0, 0)
@@ -265,36 +270,34 @@ class ServerHandshake:
             raise
 
     def _receive_http(self, data: bytes) -> Request | HTTPRequest | None:
-        """Run h11 over ``data`` until the request and its end are read."""
+        """Run h11's reader over ``data`` until the request head is read."""
         if not data:
-            # EOF before the request is complete. h11 is not told: it would
-            # then refuse to write the response that answers this error.
+            # EOF before the request is complete: answered as an invalid request.
             raise HandshakeError(_EOF_REASON, 400)
         self._received += len(data)
-        self._h11.receive_data(data)
-        while True:
-            try:
-                event = self._h11.next_event()
-            except h11.RemoteProtocolError as exc:
-                if exc.error_status_hint == 431:
-                    raise HandshakeError(
-                        f"request headers larger than {self._max_size} bytes", 431
-                    ) from exc
+        self._head.append(data)
+        try:
+            request = self._reader.feed(data)
+        except h11.ProtocolError as exc:
+            if exc.error_status_hint == 431:
                 raise HandshakeError(
-                    f"malformed HTTP request: {exc}", exc.error_status_hint
+                    f"request headers larger than {self._max_size} bytes", 431
                 ) from exc
-            if event is h11.NEED_DATA:
-                return None
-            if isinstance(event, h11.Request):
-                result = self._validate(event)
-                if isinstance(result, HTTPRequest):
-                    self.event = result
-                    return result
-                # A validated WebSocket request has no body: every byte after its
-                # head is ours (key3, frames), so h11's end-of-message and pause
-                # need not be waited for.
-                self._pending = result
-                return self._receive_key3(self._h11.trailing_data[0], eof=False)
+            raise HandshakeError(f"malformed HTTP request: {exc}", exc.error_status_hint) from exc
+        if request is None:
+            return None
+        rest = self._reader.unread
+        # The head's bytes as they came: all that h11 was given less what it has not read.
+        size = self._received - len(rest)
+        self._head = [b"".join(self._head)[:size]]
+        result = self._validate(request, size)
+        if isinstance(result, HTTPRequest):
+            self.event = result
+            return result
+        # A validated WebSocket request has no body: every byte after its
+        # head is ours (key3, frames).
+        self._pending = result
+        return self._receive_key3(rest, eof=False)
 
     def _receive_key3(self, data: bytes, eof: bool) -> Request | None:
         """Complete a validated request: wait for the hixie-76 key3 if there is one."""
@@ -312,17 +315,18 @@ class ServerHandshake:
         self.event = self._pending
         return self._pending
 
-    def _validate(self, request: h11.Request) -> Request | HTTPRequest:
-        """Check the request and detect its protocol version (RFC 6455 §4.2.1)."""
+    def _validate(self, request: h11.Request, size: int) -> Request | HTTPRequest:
+        """Check the request and detect its protocol version (RFC 6455 §4.2.1).
+
+        ``size`` is the length of the request head, in bytes as they came.
+        """
         method = request.method.decode("ascii")
         target = request.target.decode("latin-1")
         headers = decode_headers(request.headers.raw_items())
         index = header_index(headers)
         self._method = method
-        # The head's bytes as they came: all that h11 was given less what it has not read.
-        # h11 refuses a head still incomplete past max_size; this refuses one that came
-        # whole, so the limit is the same however the bytes were cut.
-        size = self._received - len(self._h11.trailing_data[0])
+        # h11's reader refuses a head still incomplete past max_size; this refuses one
+        # that came whole, so the limit is the same however the bytes were cut.
         if size > self._max_size:
             raise HandshakeError(f"request headers larger than {self._max_size} bytes", 431)
         if "websocket" not in split_tokens(index.get("upgrade", _NONE)):
@@ -554,12 +558,30 @@ class ServerHandshake:
         if status != 204:  # RFC 9110 §8.6: no Content-Length in a 204 response
             framing.insert(0, ("Content-Length", str(len(body))))
         event = response_event(status, kept, framing)
-        data = self._h11.send(event) or b""
+        writer = self._http_writer()
+        data = writer.send(event) or b""
         if body and self._method != "HEAD":
-            data += self._h11.send(h11.Data(data=body)) or b""
-        data += self._h11.send(h11.EndOfMessage()) or b""
+            data += writer.send(h11.Data(data=body)) or b""
+        data += writer.send(h11.EndOfMessage()) or b""
         self._responded = True
         return data
+
+    def _http_writer(self) -> h11.Connection:
+        """An h11 connection ready to write the response to what was read.
+
+        The head was parsed without :class:`h11.Connection` (see
+        :class:`~.http.RequestHeadReader`); the connection that writes an
+        ordinary response is made here, off the path of the 101, and reads
+        the same head again so that it knows what h11 needs to frame its
+        answer (a HEAD request, a client that asked to close). Before a head
+        was read, or when it was malformed, it starts fresh, ready as h11 is
+        after refusing a request to write the response that refuses it.
+        """
+        writer = h11.Connection(h11.SERVER)
+        if self._method:
+            writer.receive_data(self._head[0])
+            writer.next_event()
+        return writer
 
     def refuse(self, error: HandshakeError) -> bytes:
         """Answer an invalid request: ``error.status`` and headers, ``error.reason`` as the body.
