@@ -32,6 +32,7 @@ __all__ = [
     "comma_tokens",
     "decode_headers",
     "encode_headers",
+    "has_token",
     "header_index",
     "header_values",
     "is_token",
@@ -141,6 +142,19 @@ def split_tokens(values: Iterable[str]) -> list[str]:
     return [item.lower() for item in items if item]
 
 
+def has_token(values: Sequence[str], token: str) -> bool:
+    """Return whether the lines of a comma-separated list header include ``token``.
+
+    ``token`` is lower-case; the items are compared case-insensitively, as
+    :func:`split_tokens` gives them. A line that is the token alone, as most
+    are (``Upgrade: websocket``), is recognized without splitting.
+    """
+    for value in values:
+        if value.lower() == token:
+            return True
+    return token in split_tokens(values)
+
+
 def comma_tokens(headers: Headers, name: str) -> list[str]:
     """Return the lower-cased items of a comma-separated list header, across all its lines."""
     return split_tokens(header_values(headers, name))
@@ -183,28 +197,29 @@ def response_event(
 
 
 def serialize_response_head(
-    status: int, reason: bytes, headers: Sequence[tuple[str, str]], extra: Sequence[tuple[str, str]]
+    start: bytes, headers: Sequence[tuple[str, str]], extra: Sequence[tuple[str, str]]
 ) -> bytes:
-    """Write a response's status line and headers (RFC 9112 §4, §5), without h11.
+    """Write a response head (RFC 9112 §4, §5) without h11: ``start``, the headers, a blank line.
 
     The opening handshake's 101 is written here, directly: it is on every
     connection's path and h11's general machinery costs more than the bytes.
 
     Args:
-        status: The status code.
-        reason: The reason phrase.
-        headers: Our headers, trusted (built from validated request values).
+        start: The status line and the header lines that never change, written
+            once as constants (each line ending in CRLF).
+        headers: Our other headers, trusted (built from validated request values).
         extra: The application's headers, checked here, written after ours.
 
     Raises:
         HandshakeArgumentError: A name that is not a token, or a value HTTP cannot carry.
     """
-    for name, value in extra:
-        if not is_token(name) or _FIELD_VALUE.fullmatch(value) is None:
-            raise HandshakeArgumentError(f"invalid response header: {name!r}: {value!r}")
-    lines = [f"{name}: {value}\r\n" for name, value in (*headers, *extra)]
+    if extra:
+        for name, value in extra:
+            if not is_token(name) or _FIELD_VALUE.fullmatch(value) is None:
+                raise HandshakeArgumentError(f"invalid response header: {name!r}: {value!r}")
+        headers = [*headers, *extra]
     try:
-        fields = "".join(lines).encode("latin-1")
+        fields = "".join([f"{name}: {value}\r\n" for name, value in headers]).encode("latin-1")
     except UnicodeEncodeError as exc:
         raise HandshakeArgumentError(f"header not representable in latin-1: {exc}") from exc
-    return b"HTTP/1.1 %d %s\r\n%s\r\n" % (status, reason, fields)
+    return b"%s%s\r\n" % (start, fields)

@@ -20,10 +20,10 @@ from . import hixie
 from .http import (
     RequestHeadReader,
     decode_headers,
+    has_token,
     header_index,
     response_event,
     serialize_response_head,
-    split_tokens,
 )
 from .negotiation import (
     HeaderSyntaxError,
@@ -54,6 +54,19 @@ _UPGRADE_REQUIRED = (("Upgrade", "websocket"), SUPPORTED_VERSIONS_HEADER)
 _EOF_REASON = "connection closed during the handshake"
 
 _RFC6455_VERSIONS: dict[str, ProtocolVersion] = {"13": 13, "8": 8, "7": 7}
+
+_SWITCHING_PROTOCOLS = (
+    b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+)
+"""How every RFC 6455 101 response starts (§4.2.2 step 5, items 1-3), written once."""
+
+_HIXIE_101 = {
+    HIXIE_76: b"HTTP/1.1 101 WebSocket Protocol Handshake\r\nUpgrade: WebSocket\r\n"
+    b"Connection: Upgrade\r\n",
+    HIXIE_75: b"HTTP/1.1 101 Web Socket Protocol Handshake\r\nUpgrade: WebSocket\r\n"
+    b"Connection: Upgrade\r\n",
+}
+"""How the 101 of each hixie draft starts: its own reason phrase (draft-hixie-76 §5.2)."""
 
 HeaderIndex = dict[str, list[str]]
 """A request's header values by lower-cased name (:func:`~.http.header_index`)."""
@@ -133,8 +146,8 @@ class ServerHandshake:
         self._secure = secure
         self._max_size = max_size
         self._reader = RequestHeadReader(max_size)
-        # What h11 read, for the h11 connection that writes any response but the 101:
-        # the chunks until the head is complete, then the head alone (see _http_writer).
+        # Every chunk given to h11's reader, the last one completing the head: for the
+        # h11 connection that writes any response but the 101 (see _http_writer).
         self._head: list[bytes] = []
         self._method = ""
         self._key = ""
@@ -288,9 +301,7 @@ class ServerHandshake:
             return None
         rest = self._reader.unread
         # The head's bytes as they came: all that h11 was given less what it has not read.
-        size = self._received - len(rest)
-        self._head = [b"".join(self._head)[:size]]
-        result = self._validate(request, size)
+        result = self._validate(request, self._received - len(rest))
         if isinstance(result, HTTPRequest):
             self.event = result
             return result
@@ -329,7 +340,7 @@ class ServerHandshake:
         # that came whole, so the limit is the same however the bytes were cut.
         if size > self._max_size:
             raise HandshakeError(f"request headers larger than {self._max_size} bytes", 431)
-        if "websocket" not in split_tokens(index.get("upgrade", _NONE)):
+        if not has_token(index.get("upgrade", _NONE), "websocket"):
             return self._plain_request(method, target, headers)
         # RFC 6455 §4.2.1 item 1: "An HTTP/1.1 or higher GET request".
         if method != "GET":
@@ -339,7 +350,7 @@ class ServerHandshake:
         if request.http_version != b"1.1":
             raise HandshakeError("a WebSocket handshake needs HTTP/1.1", 400)
         # Item 4: "A |Connection| header field that includes the token 'Upgrade'".
-        if "upgrade" not in split_tokens(index.get("connection", _NONE)):
+        if not has_token(index.get("connection", _NONE), "upgrade"):
             raise HandshakeError("the Connection header does not include upgrade", 400)
         if index.get("transfer-encoding", _NONE) or any(
             value.strip() != "0" for value in index.get("content-length", _NONE)
@@ -392,9 +403,11 @@ class ServerHandshake:
         key = keys[0].strip()
         if not is_valid_key(key):
             raise HandshakeError("Sec-WebSocket-Key is not base64 of 16 bytes", 400)
+        protocols = index.get("sec-websocket-protocol")
+        offered = index.get("sec-websocket-extensions")
         try:
-            subprotocols = parse_subprotocols(index.get("sec-websocket-protocol", _NONE))
-            offers = parse_extensions(index.get("sec-websocket-extensions", _NONE))
+            subprotocols = parse_subprotocols(protocols) if protocols else ()
+            offers = parse_extensions(offered) if offered else []
         except HeaderSyntaxError as exc:
             raise HandshakeError(str(exc), 400) from exc
         # Drafts 7 and 8 named the origin Sec-WebSocket-Origin; some version 8 clients send Origin.
@@ -411,7 +424,7 @@ class ServerHandshake:
             version,
             origins[0] if origins else None,
             subprotocols,
-            tuple(serialize_extension(offer) for offer in offers),
+            tuple([serialize_extension(offer) for offer in offers]),
         )
 
     def _validate_hixie76(
@@ -485,41 +498,37 @@ class ServerHandshake:
         request = self.event
         if not isinstance(request, Request) or self._responded:
             raise InvalidState("there is no WebSocket request to accept", "CONNECTING")
+        offered = request.subprotocols
         if subprotocol is None:
-            offered = request.subprotocols
-            subprotocol = next((p for p in self._subprotocols if p in offered), None)
-        elif subprotocol not in request.subprotocols:
+            if offered and self._subprotocols:
+                subprotocol = next((p for p in self._subprotocols if p in offered), None)
+        elif subprotocol not in offered:
             raise HandshakeArgumentError(f"the client did not offer subprotocol {subprotocol!r}")
         extensions: list[Extension] = []
         answer = b""
         if request.version in LEGACY_VERSIONS:
             prefix = "Sec-WebSocket-" if request.version == HIXIE_76 else "WebSocket-"
             scheme = "wss" if self._secure else "ws"
-            headers = [("Upgrade", "WebSocket"), ("Connection", "Upgrade")]
+            start = _HIXIE_101[request.version]
+            headers = []
             if request.origin is not None:
                 headers.append((f"{prefix}Origin", request.origin))
             headers.append((f"{prefix}Location", f"{scheme}://{request.host}{request.target}"))
             if subprotocol is not None:
                 headers.append((f"{prefix}Protocol", subprotocol))
             if request.version == HIXIE_76:
-                reason = b"WebSocket Protocol Handshake"
                 answer = hixie.challenge_answer(*self._parts, self._key3)
-            else:
-                reason = b"Web Socket Protocol Handshake"
         else:
-            items, extensions = negotiate_extensions(self._offers, self._factories)
-            headers = [
-                ("Upgrade", "websocket"),
-                ("Connection", "Upgrade"),
-                ("Sec-WebSocket-Accept", accept_key(self._key)),
-            ]
+            start = _SWITCHING_PROTOCOLS
+            headers = [("Sec-WebSocket-Accept", accept_key(self._key))]
             if subprotocol is not None:
                 headers.append(("Sec-WebSocket-Protocol", subprotocol))
-            if items:
-                headers.append(("Sec-WebSocket-Extensions", serialize_extensions(items)))
-            reason = b"Switching Protocols"
+            if self._offers and self._factories:
+                items, extensions = negotiate_extensions(self._offers, self._factories)
+                if items:
+                    headers.append(("Sec-WebSocket-Extensions", serialize_extensions(items)))
         # h11 is left behind here: what follows the 101 is WebSocket, not HTTP.
-        data = serialize_response_head(101, reason, headers, extra_headers)
+        data = serialize_response_head(start, headers, extra_headers)
         self._responded = True
         return data + answer, extensions, subprotocol
 
@@ -579,7 +588,8 @@ class ServerHandshake:
         """
         writer = h11.Connection(h11.SERVER)
         if self._method:
-            writer.receive_data(self._head[0])
+            # The head, and whatever followed it in the same read (left in h11's buffer).
+            writer.receive_data(b"".join(self._head))
             writer.next_event()
         return writer
 
