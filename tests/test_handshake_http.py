@@ -15,7 +15,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from wsproto_core.handshake.http import RequestHeadReader
+from wsproto_core.errors import HandshakeArgumentError
+from wsproto_core.handshake.http import (
+    RequestHeadReader,
+    has_token,
+    serialize_response_head,
+    split_tokens,
+)
 
 MAX_SIZE = 300
 
@@ -109,3 +115,37 @@ def test_the_bytes_after_the_head_are_left_unread() -> None:
         [(b"Host", b"a")],
     )
     assert reader.unread == b"\x81\x00"
+
+
+# -- has_token and serialize_response_head -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        (["websocket"], True),
+        (["WebSocket"], True),
+        (["h2c, WebSocket"], True),
+        (["h2c", "websocket"], True),
+        (["h2c,,websocket ,"], True),
+        (["websocket2"], False),
+        (["h2c"], False),
+        ([], False),
+    ],
+)
+def test_has_token_agrees_with_split_tokens(values: list[str], expected: bool) -> None:
+    assert has_token(values, "websocket") is expected
+    assert ("websocket" in split_tokens(values)) is expected
+
+
+def test_serialize_response_head_writes_start_headers_then_extra() -> None:
+    head = serialize_response_head(
+        b"HTTP/1.1 101 Switching Protocols\r\n", [("A", "1")], [("X-Extra", "b c\xe9")]
+    )
+    assert head == b"HTTP/1.1 101 Switching Protocols\r\nA: 1\r\nX-Extra: b c\xe9\r\n\r\n"
+
+
+@pytest.mark.parametrize("extra", [("Bad Name", "v"), ("X", "a\r\nb"), ("X", "\u20ac")])
+def test_serialize_response_head_refuses_what_http_cannot_carry(extra: tuple[str, str]) -> None:
+    with pytest.raises(HandshakeArgumentError):
+        serialize_response_head(b"HTTP/1.1 101 Switching Protocols\r\n", [], [extra])

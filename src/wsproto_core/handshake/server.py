@@ -95,9 +95,9 @@ class ServerHandshake:
         "_accept_plain_http",
         "_allow_draft75",
         "_allow_draft76",
+        "_chunks",
         "_error",
         "_factories",
-        "_head",
         "_key",
         "_key3",
         "_max_size",
@@ -148,7 +148,7 @@ class ServerHandshake:
         self._reader = RequestHeadReader(max_size)
         # Every chunk given to h11's reader, the last one completing the head: for the
         # h11 connection that writes any response but the 101 (see _http_writer).
-        self._head: list[bytes] = []
+        self._chunks: list[bytes] = []
         self._method = ""
         self._key = ""
         self._parts = (0, 0)
@@ -288,7 +288,7 @@ class ServerHandshake:
             # EOF before the request is complete: answered as an invalid request.
             raise HandshakeError(_EOF_REASON, 400)
         self._received += len(data)
-        self._head.append(data)
+        self._chunks.append(data)
         try:
             request = self._reader.feed(data)
         except h11.ProtocolError as exc:
@@ -352,8 +352,9 @@ class ServerHandshake:
         # Item 4: "A |Connection| header field that includes the token 'Upgrade'".
         if not has_token(index.get("connection", _NONE), "upgrade"):
             raise HandshakeError("the Connection header does not include upgrade", 400)
-        if index.get("transfer-encoding", _NONE) or any(
-            value.strip() != "0" for value in index.get("content-length", _NONE)
+        lengths = index.get("content-length")
+        if "transfer-encoding" in index or (
+            lengths and any(value.strip() != "0" for value in lengths)
         ):
             raise HandshakeError("a WebSocket handshake request has no body", 400)
         host = index.get("host", _NONE)[0]
@@ -589,7 +590,7 @@ class ServerHandshake:
         writer = h11.Connection(h11.SERVER)
         if self._method:
             # The head, and whatever followed it in the same read (left in h11's buffer).
-            writer.receive_data(b"".join(self._head))
+            writer.receive_data(b"".join(self._chunks))
             writer.next_event()
         return writer
 
