@@ -273,6 +273,41 @@ def test_accept_negotiates_extensions() -> None:
     assert [type(e) for e in extensions] == [Dummy]
 
 
+class DecliningFactory(ServerExtensionFactory):
+    """Declines every ``x-dummy`` offer."""
+
+    name = "x-dummy"
+
+    def accept(self, offer: ExtensionParams) -> tuple[ExtensionParams, Extension] | None:
+        return None
+
+
+def test_accept_without_an_accepted_offer_sends_no_extensions_header() -> None:
+    handshake, _ = accepted(
+        ws("Sec-WebSocket-Extensions: x-dummy"), extensions=[DecliningFactory()]
+    )
+    response, extensions, _ = handshake.accept()
+    assert "Sec-WebSocket-Extensions" not in dict(parse(response)[1])
+    assert extensions == []
+
+
+class NonLatin1Factory(ServerExtensionFactory):
+    """Answers with a parameter value that HTTP cannot carry."""
+
+    name = "x-dummy"
+
+    def accept(self, offer: ExtensionParams) -> tuple[ExtensionParams, Extension] | None:
+        return (("p", "\u20ac"),), Dummy()
+
+
+def test_accept_refuses_an_extension_answer_http_cannot_carry() -> None:
+    handshake, _ = accepted(
+        ws("Sec-WebSocket-Extensions: x-dummy"), extensions=[NonLatin1Factory()]
+    )
+    with pytest.raises(HandshakeArgumentError, match="latin-1"):
+        handshake.accept()
+
+
 def test_accept_appends_extra_headers() -> None:
     handshake, _ = accepted(ws())
     response = handshake.accept(extra_headers=[("X-Server", "test")])[0]
