@@ -17,6 +17,14 @@ What each library runs, from a fresh parser per repetition:
 * ``wsproto``: ``FrameProtocol`` ``receive_bytes`` then ``received_frames`` (text decoded).
 * ``aiohttp``: ``WebSocketReader.feed_data`` into its ``WebSocketDataQueue`` (the Cython
   reader when built, as installed; text decoded).
+
+The last row is the server's opening handshake: each library reads the same
+browser-like request into a fresh server object and writes its 101, through its
+public sans-IO API (ours: ``ServerConnection()``, ``receive_data``, ``accept()``
+from the ``events()`` loop, ``data_to_send``; websockets: ``ServerProtocol``;
+wsproto: ``H11Handshake``). All three parse the request as HTTP/1.1 (h11 for us
+and wsproto, websockets its own parser) and check it; nothing is reused between
+connections. aiohttp's handshake lives in its web server and is not timed.
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 
+import h11
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -270,6 +271,41 @@ def test_accept_negotiates_extensions() -> None:
     response, extensions, _ = handshake.accept()
     assert ("Sec-WebSocket-Extensions", "x-dummy; ok") in parse(response)[1]
     assert [type(e) for e in extensions] == [Dummy]
+
+
+class DecliningFactory(ServerExtensionFactory):
+    """Declines every ``x-dummy`` offer."""
+
+    name = "x-dummy"
+
+    def accept(self, offer: ExtensionParams) -> tuple[ExtensionParams, Extension] | None:
+        return None
+
+
+def test_accept_without_an_accepted_offer_sends_no_extensions_header() -> None:
+    handshake, _ = accepted(
+        ws("Sec-WebSocket-Extensions: x-dummy"), extensions=[DecliningFactory()]
+    )
+    response, extensions, _ = handshake.accept()
+    assert "Sec-WebSocket-Extensions" not in dict(parse(response)[1])
+    assert extensions == []
+
+
+class NonLatin1Factory(ServerExtensionFactory):
+    """Answers with a parameter value that HTTP cannot carry."""
+
+    name = "x-dummy"
+
+    def accept(self, offer: ExtensionParams) -> tuple[ExtensionParams, Extension] | None:
+        return (("p", "\u20ac"),), Dummy()
+
+
+def test_accept_refuses_an_extension_answer_http_cannot_carry() -> None:
+    handshake, _ = accepted(
+        ws("Sec-WebSocket-Extensions: x-dummy"), extensions=[NonLatin1Factory()]
+    )
+    with pytest.raises(HandshakeArgumentError, match="latin-1"):
+        handshake.accept()
 
 
 def test_accept_appends_extra_headers() -> None:
@@ -618,6 +654,37 @@ def test_reject_of_head_sends_the_length_but_no_body() -> None:
     handshake.receive_data(http("Host: h", method="HEAD"))
     response = handshake.reject(200, [], b"<p>hi</p>")
     assert response == b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\nConnection: close\r\n\r\n"
+
+
+@pytest.mark.parametrize(
+    "request_bytes",
+    [
+        ws("Connection: close"),  # a client that will not keep the connection alive
+        http("Host: h", method="HEAD", version="1.0"),
+        http("Host: h", "Connection: Upgrade, close", "Upgrade: h2c") + b"pipelined",
+    ],
+)
+def test_reject_writes_what_h11_writes_after_reading_the_same_request(
+    request_bytes: bytes,
+) -> None:
+    # The head is read without h11.Connection; the response still comes from an h11
+    # connection that read that head, so h11 frames it as it always did.
+    handshake = ServerHandshake(accept_plain_http=True)
+    for index in range(len(request_bytes)):  # in pieces: the head is kept whole for h11
+        handshake.receive_data(request_bytes[index : index + 1])
+    headers = [("Upgrade", "websocket"), ("X", "y")]
+    response = handshake.reject(426, headers, b"upgrade")
+    reference = h11.Connection(h11.SERVER)
+    reference.receive_data(request_bytes)
+    method = reference.next_event().method  # type: ignore[union-attr]
+    framing = [("Content-Length", "7"), ("Connection", "Upgrade, close")]
+    expected = reference.send(
+        h11.Response(status_code=426, headers=[*headers, *framing], reason=b"Upgrade Required")
+    )
+    if method != b"HEAD":
+        expected += reference.send(h11.Data(data=b"upgrade"))
+    expected += reference.send(h11.EndOfMessage())
+    assert response == expected
 
 
 def test_reject_replaces_the_applications_framing_headers() -> None:

@@ -159,6 +159,8 @@ class Rfc6455Codec(Codec):
         extensions: Sequence[Extension] = (),
         mask_key_source: Callable[[int], bytes] = os.urandom,
     ) -> None:
+        # A codec is made for every connection that opens: this runs once per
+        # handshake, so it keeps to plain comparisons (no generators).
         if version not in (13, 8, 7):
             raise ValueError(f"RFC 6455 framing is for versions 13, 8 and 7, not {version!r}")
         self.version: ProtocolVersion = cast("ProtocolVersion", version)
@@ -167,33 +169,37 @@ class Rfc6455Codec(Codec):
         self._max_message_size = max_message_size
         self._max_frame_size = max_frame_size
         self._stream = stream_messages
-        self._extensions = tuple(extensions)
+        self._extensions = extensions = tuple(extensions)
         self._mask_key_source = mask_key_source
         rsv_allowed = 0
-        for extension in self._extensions:
+        for extension in extensions:
             rsv_allowed |= extension.rsv_bits
         self._rsv_allowed = rsv_allowed
         # Versions 7 and 8 (hybi drafts up to 12) defined 1004 as "frame too large".
         self._too_big_code = profile(self.version).too_big_code
         # A data frame that brings its message above this may be over a limit
         # (the smaller one): only then are the limits checked one by one.
-        self._size_bound = min(
-            limit for limit in (max_message_size, max_frame_size, 1 << 64) if limit is not None
-        )
-        # For the fast path of receive(), indexed by a frame's second header byte:
-        # the frame's whole size when that byte has the MASK bit this role needs
-        # and a 7-bit length within the limits, else 0. Never with extensions.
-        fast_limit = min(
-            limit
-            for limit in (MAX_CONTROL_PAYLOAD, max_message_size, max_frame_size)
-            if limit is not None
-        )
-        self._fast_sizes = _NO_FAST_PATH if self._extensions else _fast_sizes(client, fast_limit)
+        limit = max_message_size
+        if max_frame_size is not None and (limit is None or max_frame_size < limit):
+            limit = max_frame_size
+        self._size_bound = 1 << 64 if limit is None or limit > 1 << 64 else limit
         # The MASK bit of every frame this role receives (RFC 6455 §5.3).
         self._mask_bit = 0 if client else 0x80
-        # For the medium path of receive(): the second header byte of a frame with a
-        # 16-bit length and that MASK bit. Never with extensions (-1 is no byte).
-        self._medium_second = -1 if self._extensions else self._mask_bit | 126
+        if extensions:
+            # No fast or medium path: every frame goes through the extensions.
+            self._fast_sizes = _NO_FAST_PATH
+            self._medium_second = -1  # no byte
+        else:
+            # For the fast path of receive(), indexed by a frame's second header byte:
+            # the frame's whole size when that byte has the MASK bit this role needs
+            # and a 7-bit length within the limits, else 0.
+            fast_limit = (
+                MAX_CONTROL_PAYLOAD if limit is None or limit > MAX_CONTROL_PAYLOAD else limit
+            )
+            self._fast_sizes = _fast_sizes(client, fast_limit)
+            # For the medium path of receive(): the second header byte of a frame
+            # with a 16-bit length and that MASK bit.
+            self._medium_second = self._mask_bit | 126
         self._buffer = bytearray()
         self._closed = False
         # After a failure that leaves the framing intact (a size limit, seen in a

@@ -20,10 +20,11 @@ from ..versions import HIXIE_75, HIXIE_76, LEGACY_VERSIONS
 from . import hixie
 from .http import (
     decode_headers,
+    has_token,
     header_index,
+    new_head_reader,
     response_event,
     serialize_response_head,
-    split_tokens,
 )
 from .negotiation import (
     HeaderSyntaxError,
@@ -55,6 +56,19 @@ _EOF_REASON = "connection closed during the handshake"
 
 _RFC6455_VERSIONS: dict[str, ProtocolVersion] = {"13": 13, "8": 8, "7": 7}
 
+_SWITCHING_PROTOCOLS = (
+    b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+)
+"""How every RFC 6455 101 response starts (§4.2.2 step 5, items 1-3), written once."""
+
+_HIXIE_101 = {
+    HIXIE_76: b"HTTP/1.1 101 WebSocket Protocol Handshake\r\nUpgrade: WebSocket\r\n"
+    b"Connection: Upgrade\r\n",
+    HIXIE_75: b"HTTP/1.1 101 Web Socket Protocol Handshake\r\nUpgrade: WebSocket\r\n"
+    b"Connection: Upgrade\r\n",
+}
+"""How the 101 of each hixie draft starts: its own reason phrase (draft-hixie-76 §5.2)."""
+
 HeaderIndex = dict[str, list[str]]
 """A request's header values by lower-cased name (:func:`~.http.header_index`)."""
 
@@ -82,9 +96,9 @@ class ServerHandshake:
         "_accept_plain_http",
         "_allow_draft75",
         "_allow_draft76",
+        "_chunks",
         "_error",
         "_factories",
-        "_h11",
         "_key",
         "_key3",
         "_max_size",
@@ -92,6 +106,7 @@ class ServerHandshake:
         "_offers",
         "_parts",
         "_pending",
+        "_reader",
         "_received",
         "_responded",
         "_secure",
@@ -131,7 +146,10 @@ class ServerHandshake:
         self._accept_plain_http = accept_plain_http
         self._secure = secure
         self._max_size = max_size
-        self._h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=max_size)
+        self._reader = new_head_reader(max_size)
+        # Every chunk given to h11's reader, the last one completing the head: for the
+        # h11 connection that writes any response but the 101 (see _http_writer).
+        self._chunks: list[bytes] = []
         self._method = ""
         self._key = ""
         self._parts = (0, 0)
@@ -266,36 +284,32 @@ class ServerHandshake:
             raise
 
     def _receive_http(self, data: bytes) -> Request | HTTPRequest | None:
-        """Run h11 over ``data`` until the request and its end are read."""
+        """Run h11's reader over ``data`` until the request head is read."""
         if not data:
-            # EOF before the request is complete. h11 is not told: it would
-            # then refuse to write the response that answers this error.
+            # EOF before the request is complete: answered as an invalid request.
             raise HandshakeError(_EOF_REASON, 400)
         self._received += len(data)
-        self._h11.receive_data(data)
-        while True:
-            try:
-                event = self._h11.next_event()
-            except h11.RemoteProtocolError as exc:
-                if exc.error_status_hint == 431:
-                    raise HandshakeError(
-                        f"request headers larger than {self._max_size} bytes", 431
-                    ) from exc
+        self._chunks.append(data)
+        try:
+            request = self._reader.feed(data)
+        except h11.ProtocolError as exc:
+            if exc.error_status_hint == 431:
                 raise HandshakeError(
-                    f"malformed HTTP request: {exc}", exc.error_status_hint
+                    f"request headers larger than {self._max_size} bytes", 431
                 ) from exc
-            if event is h11.NEED_DATA:
-                return None
-            if isinstance(event, h11.Request):
-                result = self._validate(event)
-                if isinstance(result, HTTPRequest):
-                    self.event = result
-                    return result
-                # A validated WebSocket request has no body: every byte after its
-                # head is ours (key3, frames), so h11's end-of-message and pause
-                # need not be waited for.
-                self._pending = result
-                return self._receive_key3(self._h11.trailing_data[0], eof=False)
+            raise HandshakeError(f"malformed HTTP request: {exc}", exc.error_status_hint) from exc
+        if request is None:
+            return None
+        rest = self._reader.unread
+        # The head's bytes as they came: all that h11 was given less what it has not read.
+        result = self._validate(request, self._received - len(rest))
+        if isinstance(result, HTTPRequest):
+            self.event = result
+            return result
+        # A validated WebSocket request has no body: every byte after its
+        # head is ours (key3, frames).
+        self._pending = result
+        return self._receive_key3(rest, eof=False)
 
     def _receive_key3(self, data: bytes, eof: bool) -> Request | None:
         """Complete a validated request: wait for the hixie-76 key3 if there is one."""
@@ -313,20 +327,21 @@ class ServerHandshake:
         self.event = self._pending
         return self._pending
 
-    def _validate(self, request: h11.Request) -> Request | HTTPRequest:
-        """Check the request and detect its protocol version (RFC 6455 §4.2.1)."""
+    def _validate(self, request: h11.Request, size: int) -> Request | HTTPRequest:
+        """Check the request and detect its protocol version (RFC 6455 §4.2.1).
+
+        ``size`` is the length of the request head, in bytes as they came.
+        """
         method = request.method.decode("ascii")
         target = request.target.decode("latin-1")
         headers = decode_headers(request.headers.raw_items())
         index = header_index(headers)
         self._method = method
-        # The head's bytes as they came: all that h11 was given less what it has not read.
-        # h11 refuses a head still incomplete past max_size; this refuses one that came
-        # whole, so the limit is the same however the bytes were cut.
-        size = self._received - len(self._h11.trailing_data[0])
+        # h11's reader refuses a head still incomplete past max_size; this refuses one
+        # that came whole, so the limit is the same however the bytes were cut.
         if size > self._max_size:
             raise HandshakeError(f"request headers larger than {self._max_size} bytes", 431)
-        if "websocket" not in split_tokens(index.get("upgrade", _NONE)):
+        if not has_token(index.get("upgrade", _NONE), "websocket"):
             return self._plain_request(method, target, headers)
         # RFC 6455 §4.2.1 item 1: "An HTTP/1.1 or higher GET request".
         if method != "GET":
@@ -336,10 +351,11 @@ class ServerHandshake:
         if request.http_version != b"1.1":
             raise HandshakeError("a WebSocket handshake needs HTTP/1.1", 400)
         # Item 4: "A |Connection| header field that includes the token 'Upgrade'".
-        if "upgrade" not in split_tokens(index.get("connection", _NONE)):
+        if not has_token(index.get("connection", _NONE), "upgrade"):
             raise HandshakeError("the Connection header does not include upgrade", 400)
-        if index.get("transfer-encoding", _NONE) or any(
-            value.strip() != "0" for value in index.get("content-length", _NONE)
+        lengths = index.get("content-length")
+        if "transfer-encoding" in index or (
+            lengths and any(value.strip() != "0" for value in lengths)
         ):
             raise HandshakeError("a WebSocket handshake request has no body", 400)
         host = index.get("host", _NONE)[0]
@@ -389,9 +405,11 @@ class ServerHandshake:
         key = keys[0].strip()
         if not is_valid_key(key):
             raise HandshakeError("Sec-WebSocket-Key is not base64 of 16 bytes", 400)
+        protocols = index.get("sec-websocket-protocol")
+        offered = index.get("sec-websocket-extensions")
         try:
-            subprotocols = parse_subprotocols(index.get("sec-websocket-protocol", _NONE))
-            offers = parse_extensions(index.get("sec-websocket-extensions", _NONE))
+            subprotocols = parse_subprotocols(protocols) if protocols else ()
+            offers = parse_extensions(offered) if offered else []
         except HeaderSyntaxError as exc:
             raise HandshakeError(str(exc), 400) from exc
         # Drafts 7 and 8 named the origin Sec-WebSocket-Origin; some version 8 clients send Origin.
@@ -408,7 +426,7 @@ class ServerHandshake:
             version,
             origins[0] if origins else None,
             subprotocols,
-            tuple(serialize_extension(offer) for offer in offers),
+            tuple([serialize_extension(offer) for offer in offers]),
         )
 
     def _validate_hixie76(
@@ -484,41 +502,37 @@ class ServerHandshake:
             raise InvalidState(
                 "there is no WebSocket request to accept", ConnectionState.CONNECTING
             )
+        offered = request.subprotocols
         if subprotocol is None:
-            offered = request.subprotocols
-            subprotocol = next((p for p in self._subprotocols if p in offered), None)
-        elif subprotocol not in request.subprotocols:
+            if offered and self._subprotocols:
+                subprotocol = next((p for p in self._subprotocols if p in offered), None)
+        elif subprotocol not in offered:
             raise HandshakeArgumentError(f"the client did not offer subprotocol {subprotocol!r}")
         extensions: list[Extension] = []
         answer = b""
         if request.version in LEGACY_VERSIONS:
             prefix = "Sec-WebSocket-" if request.version == HIXIE_76 else "WebSocket-"
             scheme = "wss" if self._secure else "ws"
-            headers = [("Upgrade", "WebSocket"), ("Connection", "Upgrade")]
+            start = _HIXIE_101[request.version]
+            headers = []
             if request.origin is not None:
                 headers.append((f"{prefix}Origin", request.origin))
             headers.append((f"{prefix}Location", f"{scheme}://{request.host}{request.target}"))
             if subprotocol is not None:
                 headers.append((f"{prefix}Protocol", subprotocol))
             if request.version == HIXIE_76:
-                reason = b"WebSocket Protocol Handshake"
                 answer = hixie.challenge_answer(*self._parts, self._key3)
-            else:
-                reason = b"Web Socket Protocol Handshake"
         else:
-            items, extensions = negotiate_extensions(self._offers, self._factories)
-            headers = [
-                ("Upgrade", "websocket"),
-                ("Connection", "Upgrade"),
-                ("Sec-WebSocket-Accept", accept_key(self._key)),
-            ]
+            start = _SWITCHING_PROTOCOLS
+            headers = [("Sec-WebSocket-Accept", accept_key(self._key))]
             if subprotocol is not None:
                 headers.append(("Sec-WebSocket-Protocol", subprotocol))
-            if items:
-                headers.append(("Sec-WebSocket-Extensions", serialize_extensions(items)))
-            reason = b"Switching Protocols"
+            if self._offers and self._factories:
+                items, extensions = negotiate_extensions(self._offers, self._factories)
+                if items:
+                    headers.append(("Sec-WebSocket-Extensions", serialize_extensions(items)))
         # h11 is left behind here: what follows the 101 is WebSocket, not HTTP.
-        data = serialize_response_head(101, reason, headers, extra_headers)
+        data = serialize_response_head(start, headers, extra_headers)
         self._responded = True
         return data + answer, extensions, subprotocol
 
@@ -557,12 +571,31 @@ class ServerHandshake:
         if status != 204:  # RFC 9110 §8.6: no Content-Length in a 204 response
             framing.insert(0, ("Content-Length", str(len(body))))
         event = response_event(status, kept, framing)
-        data = self._h11.send(event) or b""
+        writer = self._http_writer()
+        data = writer.send(event) or b""
         if body and self._method != "HEAD":
-            data += self._h11.send(h11.Data(data=body)) or b""
-        data += self._h11.send(h11.EndOfMessage()) or b""
+            data += writer.send(h11.Data(data=body)) or b""
+        data += writer.send(h11.EndOfMessage()) or b""
         self._responded = True
         return data
+
+    def _http_writer(self) -> h11.Connection:
+        """An h11 connection ready to write the response to what was read.
+
+        The head was parsed without :class:`h11.Connection` (see
+        :class:`~.http.RequestHeadReader`); the connection that writes an
+        ordinary response is made here, off the path of the 101, and reads
+        the same head again so that it knows what h11 needs to frame its
+        answer (a HEAD request, a client that asked to close). Before a head
+        was read, or when it was malformed, it starts fresh, ready as h11 is
+        after refusing a request to write the response that refuses it.
+        """
+        writer = h11.Connection(h11.SERVER)
+        if self._method:
+            # The head, and whatever followed it in the same read (left in h11's buffer).
+            writer.receive_data(b"".join(self._chunks))
+            writer.next_event()
+        return writer
 
     def refuse(self, error: HandshakeError) -> bytes:
         """Answer an invalid request: ``error.status`` and headers, ``error.reason`` as the body.
