@@ -57,7 +57,8 @@ class VersionProfile:
             versions 7 and 8, whose drafts (hybi-07, hybi-08) gave 1004 that meaning.
         extra_wire_codes: Close codes this version may send beyond RFC 6455 §7.4's.
         origin_header: The request header that carries the origin.
-        protocol_header: The header that carries the subprotocol.
+        header_prefix: The prefix of the WebSocket headers: ``Sec-WebSocket-``, or
+            ``WebSocket-`` on draft-hixie-75 (``WebSocket-Protocol``, ``WebSocket-Location``).
         key_challenge: The draft-hixie-76 challenge: two keys in the request, key3
             after it, an MD5 answer after the response.
     """
@@ -72,8 +73,13 @@ class VersionProfile:
     too_big_code: int
     extra_wire_codes: frozenset[int]
     origin_header: str
-    protocol_header: str
+    header_prefix: str
     key_challenge: bool
+
+    @property
+    def protocol_header(self) -> str:
+        """The header that carries the subprotocol."""
+        return f"{self.header_prefix}Protocol"
 
 
 def _rfc6455(version: Literal[13, 8, 7]) -> VersionProfile:
@@ -89,7 +95,7 @@ def _rfc6455(version: Literal[13, 8, 7]) -> VersionProfile:
         too_big_code=1004 if hybi else 1009,
         extra_wire_codes=frozenset({1004}) if hybi else frozenset(),
         origin_header="Sec-WebSocket-Origin" if hybi else "Origin",
-        protocol_header="Sec-WebSocket-Protocol",
+        header_prefix="Sec-WebSocket-",
         key_challenge=False,
     )
 
@@ -107,7 +113,7 @@ def _hixie(version: Literal["hixie-76", "hixie-75"]) -> VersionProfile:
         too_big_code=1009,  # reported in the Close event only: hixie closes carry no code
         extra_wire_codes=frozenset(),
         origin_header="Origin",
-        protocol_header="Sec-WebSocket-Protocol" if draft76 else "WebSocket-Protocol",
+        header_prefix="Sec-WebSocket-" if draft76 else "WebSocket-",
         key_challenge=draft76,
     )
 

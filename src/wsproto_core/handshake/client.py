@@ -17,7 +17,7 @@ import h11
 
 from ..errors import HandshakeArgumentError, HandshakeError
 from ..events import Accept, Reject
-from ..versions import HIXIE_76, LEGACY_VERSIONS, SUPPORTED_VERSIONS
+from ..versions import SUPPORTED_VERSIONS, profile
 from . import hixie
 from .http import (
     comma_tokens,
@@ -133,7 +133,8 @@ class ClientHandshake:
         self.version: ProtocolVersion = version
         key3 = b""
         headers = [("Host", uri.netloc)]
-        if version in LEGACY_VERSIONS:
+        known = profile(version)
+        if known.hixie:
             if len(self._offered) > 1:
                 raise HandshakeArgumentError("the hixie drafts offer a single subprotocol")
             if self._factories:
@@ -142,9 +143,8 @@ class ClientHandshake:
             if origin is not None:
                 headers.append(("Origin", origin))
             if self._offered:
-                name = "Sec-WebSocket-Protocol" if version == HIXIE_76 else "WebSocket-Protocol"
-                headers.append((name, self._offered[0]))
-            if version == HIXIE_76:
+                headers.append((known.protocol_header, self._offered[0]))
+            if known.key_challenge:
                 # draft-hixie-76 §4.1: two keys in the headers, key3 after them.
                 key1 = hixie.generate_key(random_bytes)
                 key2 = hixie.generate_key(random_bytes)
@@ -164,7 +164,7 @@ class ClientHandshake:
                 ("Sec-WebSocket-Version", str(version)),
             ]
             if origin is not None:
-                headers.append(("Origin" if version == 13 else "Sec-WebSocket-Origin", origin))
+                headers.append((known.origin_header, origin))
             if self._offered:
                 headers.append(("Sec-WebSocket-Protocol", ", ".join(self._offered)))
             if self._factories:
@@ -259,7 +259,7 @@ class ClientHandshake:
         """Complete a valid 101: wait for the hixie-76 answer if there is one."""
         assert self._accept is not None
         self._buffer += data
-        if self.version == HIXIE_76:
+        if profile(self.version).key_challenge:
             if len(self._buffer) < hixie.ANSWER_SIZE:
                 if eof:
                     raise HandshakeError(_EOF_REASON, 101)
@@ -278,8 +278,9 @@ class ClientHandshake:
             raise HandshakeError("the 101 response has no Upgrade: websocket", 101)
         if "upgrade" not in comma_tokens(headers, "Connection"):
             raise HandshakeError("the 101 response's Connection header lacks upgrade", 101)
-        if self.version in LEGACY_VERSIONS:
-            name = "Sec-WebSocket-Protocol" if self.version == HIXIE_76 else "WebSocket-Protocol"
+        known = profile(self.version)
+        if known.hixie:
+            name = known.protocol_header
             self.subprotocol = self._chosen_subprotocol(header_values(headers, name))
             return Accept(self.subprotocol, (), headers)
         if header_values(headers, "Sec-WebSocket-Accept") != [self._expected_accept]:

@@ -16,7 +16,7 @@ import h11
 from ..errors import HandshakeArgumentError, HandshakeError, InvalidState
 from ..events import HTTPRequest, Request
 from ..state import ConnectionState
-from ..versions import HIXIE_75, HIXIE_76, LEGACY_VERSIONS
+from ..versions import HIXIE_75, HIXIE_76, PROFILES
 from . import hixie
 from .http import (
     decode_headers,
@@ -61,7 +61,7 @@ _SWITCHING_PROTOCOLS = (
 )
 """How every RFC 6455 101 response starts (§4.2.2 step 5, items 1-3), written once."""
 
-_HIXIE_101 = {
+_HIXIE_101: dict[ProtocolVersion, bytes] = {
     HIXIE_76: b"HTTP/1.1 101 WebSocket Protocol Handshake\r\nUpgrade: WebSocket\r\n"
     b"Connection: Upgrade\r\n",
     HIXIE_75: b"HTTP/1.1 101 Web Socket Protocol Handshake\r\nUpgrade: WebSocket\r\n"
@@ -314,7 +314,8 @@ class ServerHandshake:
     def _receive_key3(self, data: bytes, eof: bool) -> Request | None:
         """Complete a validated request: wait for the hixie-76 key3 if there is one."""
         assert self._pending is not None
-        if self.version != HIXIE_76:
+        assert self.version is not None
+        if not PROFILES[self.version].key_challenge:
             self.trailing = data
         else:
             self._key3 += data
@@ -414,8 +415,9 @@ class ServerHandshake:
             raise HandshakeError(str(exc), 400) from exc
         # Drafts 7 and 8 named the origin Sec-WebSocket-Origin; some version 8 clients send Origin.
         origins = index.get("origin", _NONE)
-        if version != 13:
-            origins = index.get("sec-websocket-origin", _NONE) + origins
+        origin_header = PROFILES[version].origin_header
+        if origin_header != "Origin":
+            origins = index.get(origin_header.lower(), _NONE) + origins
         self._key = key
         self._offers = offers
         self.version = version
@@ -446,7 +448,7 @@ class ServerHandshake:
                 raise HandshakeError(f"invalid {name}: {exc}", 400) from exc
         self._parts = (parts[0], parts[1])
         self.version = HIXIE_76
-        return self._hixie_request(target, host, headers, index, "Sec-WebSocket-Protocol")
+        return self._hixie_request(target, host, headers, index)
 
     def _validate_hixie75(
         self, target: str, host: str, headers: Headers, index: HeaderIndex
@@ -459,14 +461,15 @@ class ServerHandshake:
                 400,
             )
         self.version = HIXIE_75
-        return self._hixie_request(target, host, headers, index, "WebSocket-Protocol")
+        return self._hixie_request(target, host, headers, index)
 
     def _hixie_request(
-        self, target: str, host: str, headers: Headers, index: HeaderIndex, protocol_header: str
+        self, target: str, host: str, headers: Headers, index: HeaderIndex
     ) -> Request:
         """The request event of either hixie draft: one subprotocol value, taken whole."""
         assert self.version is not None
         origins = index.get("origin", _NONE)
+        protocol_header = PROFILES[self.version].protocol_header
         protocols = [value.strip() for value in index.get(protocol_header.lower(), _NONE)]
         return Request(
             target,
@@ -510,8 +513,9 @@ class ServerHandshake:
             raise HandshakeArgumentError(f"the client did not offer subprotocol {subprotocol!r}")
         extensions: list[Extension] = []
         answer = b""
-        if request.version in LEGACY_VERSIONS:
-            prefix = "Sec-WebSocket-" if request.version == HIXIE_76 else "WebSocket-"
+        known = PROFILES[request.version]
+        if known.hixie:
+            prefix = known.header_prefix
             scheme = "wss" if self._secure else "ws"
             start = _HIXIE_101[request.version]
             headers = []
@@ -520,7 +524,7 @@ class ServerHandshake:
             headers.append((f"{prefix}Location", f"{scheme}://{request.host}{request.target}"))
             if subprotocol is not None:
                 headers.append((f"{prefix}Protocol", subprotocol))
-            if request.version == HIXIE_76:
+            if known.key_challenge:
                 answer = hixie.challenge_answer(*self._parts, self._key3)
         else:
             start = _SWITCHING_PROTOCOLS
