@@ -33,7 +33,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Literal
 
 from ..errors import InvalidUTF8, PayloadTooBig, ProtocolError, UnsupportedOperation
-from ..events import Close, TextMessage
+from ..events import Close, TextMessage, _new_event, _set_text_data, _set_text_final
 from ..utf8 import Utf8Decoder, decode_utf8
 from ..versions import profile
 from . import Codec
@@ -171,8 +171,12 @@ class HixieCodec(Codec):
                     if frame_type == 0x00:
                         sentinel = buffer.find(0xFF, pos)
                         if sentinel >= 0 and (limit is None or sentinel - pos <= limit):
-                            # The whole text frame is here: one strict decode.
-                            events.append(TextMessage(_decode(buffer[pos:sentinel], None, True)))
+                            # The whole text frame is here: one strict decode, and
+                            # the event built as events.py lays out (its __init__ is slow).
+                            event = _new_event(TextMessage)
+                            _set_text_data(event, _decode(buffer[pos:sentinel], None, True))
+                            _set_text_final(event, True)
+                            events.append(event)
                             pos = sentinel + 1
                             continue
                     self._frame_type = frame_type

@@ -20,7 +20,18 @@ from typing import TYPE_CHECKING, cast
 
 from ..close import parse_close_payload, serialize_close_payload
 from ..errors import InvalidState, InvalidUTF8, PayloadTooBig, ProtocolError
-from ..events import BytesMessage, Close, Ping, Pong, TextMessage
+from ..events import (
+    BytesMessage,
+    Close,
+    Ping,
+    Pong,
+    TextMessage,
+    _new_event,
+    _set_bytes_data,
+    _set_bytes_final,
+    _set_text_data,
+    _set_text_final,
+)
 from ..frames import (
     KEY_SPREAD,
     LOW_BYTES,
@@ -45,15 +56,6 @@ if TYPE_CHECKING:
 __all__ = ["Rfc6455Codec"]
 
 _unpack_from = struct.unpack_from
-
-# The events are frozen dataclasses: their generated __init__ sets each field
-# through object.__setattr__, which on a short frame costs as much as parsing
-# it. The fast path of receive() fills their slots through the slot descriptors.
-_new_event = object.__new__
-_set_text = vars(TextMessage)["data"].__set__
-_set_text_final = vars(TextMessage)["final"].__set__
-_set_bytes = vars(BytesMessage)["data"].__set__
-_set_bytes_final = vars(BytesMessage)["final"].__set__
 
 # The opcodes, as plain ints for the comparisons on the receive path.
 _CONTINUATION = int(Opcode.CONTINUATION)
@@ -351,10 +353,11 @@ class Rfc6455Codec(Codec):
         receive_control_frame = self._receive_control_frame
         idle = not self._message_opcode
         append = events.append
+        # The message events, built as events.py lays out (no __init__: it is slow).
         new_event = _new_event
-        set_text = _set_text
+        set_text = _set_text_data
         set_text_final = _set_text_final
-        set_bytes = _set_bytes
+        set_bytes = _set_bytes_data
         set_bytes_final = _set_bytes_final
         last = end - 1
         while pos < last:
