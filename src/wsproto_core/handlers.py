@@ -145,11 +145,20 @@ class HandlerConnection(Protocol):
             ValueError: ``name`` is not one the client offered.
         """
 
-    def send(self, message: str | bytes) -> None:
-        """Queue a text (``str``) or binary (``bytes``) message. Safe from any thread or task.
+    def send(self, message: str | bytes) -> HandlerResult:
+        """Send a text (``str``) or binary (``bytes``) message. Safe from any thread or task.
 
         Messages sent after the connection closed are dropped silently: the
         handler learns of the close through ``on_disconnect``.
+
+        Back pressure: no sender gets far ahead of a peer that reads slowly.
+        The threading adapter blocks the sending thread while the socket's
+        buffer is full (and cuts the connection when nothing moves for the
+        close timeout). The asyncio adapter returns an awaitable on the event
+        loop, done when the buffer is below ``write_limit``: ``await
+        conn.send(...)`` in an ``async`` callback waits for the peer; a sender
+        that never waits and gets 16 times ``write_limit`` ahead fails the
+        connection with 1013. From another thread it blocks that thread.
         """
 
     def close(self, code: int = 1000, reason: str = "") -> None:

@@ -35,7 +35,7 @@ from ..state import FAILURE_GRACE, ConnectionState, TransportAction
 from ..versions import profile
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Iterable
+    from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable
 
     from ..connection import Connection
     from ..events import Event
@@ -46,9 +46,38 @@ __all__ = ["WebSocket"]
 
 logger = logging.getLogger("wsproto_core.asyncio")
 
+
+class _Done:
+    """An awaitable that is already done: what a send that need not wait returns."""
+
+    __slots__ = ()
+
+    def __await__(self) -> Generator[None, None, None]:
+        return
+        yield  # a generator: awaiting it returns at once
+
+
+_DONE = _Done()
+
 _OPEN = ConnectionState.OPEN
 _CLOSED = ConnectionState.CLOSED
 _NONE = TransportAction.NONE
+
+# Why reading from the peer is paused: any of these bits set holds it.
+HOLD_QUEUE = 1
+"""``max_queue`` messages wait for ``recv()``."""
+HOLD_WRITE = 2
+"""Our writes to the peer are above the write limit: it does not read fast enough."""
+HOLD_APP = 4
+"""A handler callback is running and more wait behind it (the server's handler API)."""
+
+OVERRUN_FACTOR = 16
+"""A send that finds this many times ``write_limit`` buffered fails the connection (1013).
+
+Only a sender that does not wait can get there: ``await ws.send()`` and an
+awaited ``HandlerConnection.send()`` wait below ``write_limit``, and a send
+from another thread blocks that thread.
+"""
 
 
 class WebSocket(asyncio.Protocol):
@@ -76,16 +105,20 @@ class WebSocket(asyncio.Protocol):
         "_hold_released",
         "_keepalive_handle",
         "_keepalive_payload",
+        "_keepalive_taken",
         "_loop",
         "_max_queue",
         "_messages",
         "_options",
         "_pings",
+        "_read_holds",
         "_reading_paused",
         "_recv_waiter",
         "_thread_id",
+        "_thread_slots",
         "_transport",
         "_writing_paused",
+        "_written",
         "close_code",
         "close_reason",
         "remote_address",
@@ -97,6 +130,7 @@ class WebSocket(asyncio.Protocol):
         self._options = options
         self._loop = asyncio.get_running_loop()
         self._thread_id = threading.get_ident()
+        self._thread_slots: threading.BoundedSemaphore | None = None  # see _send_from_thread
         self._transport: asyncio.Transport | None = None
         self._max_queue = options.max_queue
         # Allocated on first use: an idle connection should cost little memory.
@@ -106,12 +140,15 @@ class WebSocket(asyncio.Protocol):
         self._answer_pending = False
         self._recv_waiter: asyncio.Future[None] | None = None
         self._reading_paused = False
+        self._read_holds = 0
         self._writing_paused = False
         self._half_closed = False
         self._drain_waiters: list[asyncio.Future[None]] | None = None
         self._pings: dict[bytes, tuple[asyncio.Future[float], float]] | None = None
         self._keepalive_handle: asyncio.TimerHandle | None = None
         self._keepalive_payload: bytes | None = None
+        self._keepalive_taken = 0  # _taken() when the last keepalive ping went out
+        self._written = 0  # bytes given to the transport
         self._close_handle: asyncio.TimerHandle | None = None
         self._grace_handle: asyncio.TimerHandle | None = None
         self._hold_handle: asyncio.TimerHandle | None = None
@@ -162,8 +199,8 @@ class WebSocket(asyncio.Protocol):
                 self._recv_waiter = None
         messages = self._messages
         message = messages.popleft()
-        if self._reading_paused and len(messages) <= self._max_queue // 2:
-            self._resume_reading()
+        if self._read_holds & HOLD_QUEUE and len(messages) <= self._max_queue // 2:
+            self._release_reading(HOLD_QUEUE)
         return message
 
     def __aiter__(self) -> AsyncIterator[str | bytes]:
@@ -269,12 +306,50 @@ class WebSocket(asyncio.Protocol):
         elif self._transport is not None and self._conn.state is ConnectionState.CONNECTING:
             self._transport.abort()
 
-    def send_threadsafe(self, message: str | bytes) -> None:
-        """Send without waiting, from any thread; dropped if the connection is not open."""
+    def send_threadsafe(self, message: str | bytes) -> Awaitable[None]:
+        """Send from any thread or task; dropped if the connection is not open.
+
+        On the loop's thread it does not wait: it returns an awaitable that
+        completes once the buffer is below the write limit (await it to keep
+        back pressure; a sender that never waits fails the connection with
+        1013 when it gets :data:`OVERRUN_FACTOR` times the limit ahead). From
+        another thread it waits, at most the close timeout, while the buffer
+        is above the limit or ``max_queue`` of its sends wait for the loop.
+        """
         if threading.get_ident() == self._thread_id:
+            if self._writing_paused and self._overrun():
+                return _DONE  # dropped: the connection failed
             self._send_if_open(message)
+            return self._drained() if self._writing_paused else _DONE
+        self._send_from_thread(message)
+        return _DONE
+
+    def _send_from_thread(self, message: str | bytes) -> None:
+        slots = self._thread_slots
+        if slots is None:
+            slots = self._thread_slots = threading.BoundedSemaphore(self._max_queue)
+        timeout = self._options.close_timeout
+        if not slots.acquire(timeout=timeout):
+            return  # the loop has taken none of our sends for the close timeout: it is stuck
+        try:
+            if self._writing_paused:
+                drained = threading.Event()
+                self._loop.call_soon_threadsafe(self._when_drained, drained.set)
+                drained.wait(timeout)
+            self._loop.call_soon_threadsafe(self._send_queued, message, slots)
+        except RuntimeError:  # the loop is closed: the connection is gone
+            slots.release()
+
+    def _send_queued(self, message: str | bytes, slots: threading.BoundedSemaphore) -> None:
+        slots.release()
+        if not (self._writing_paused and self._overrun()):
+            self._send_if_open(message)
+
+    def _when_drained(self, callback: Callable[[], object]) -> None:
+        if self._writing_paused and self._transport is not None:
+            self._drained().add_done_callback(lambda _: callback())
         else:
-            self._loop.call_soon_threadsafe(self._send_if_open, message)
+            callback()
 
     def close_threadsafe(self, code: int = 1000, reason: str = "") -> None:
         """Start the closing handshake from any thread."""
@@ -315,13 +390,22 @@ class WebSocket(asyncio.Protocol):
         return False
 
     def pause_writing(self) -> None:
-        """The transport's buffer is above the high-water mark: ``send`` waits from now."""
+        """The transport's buffer is above the high-water mark: the peer does not keep up.
+
+        ``send`` waits from now, and the peer is not read (nor its events
+        handled) until the buffer drains: what it sends cannot make us write
+        more (echoes, pongs).
+        """
         self._writing_paused = True
+        self._hold_reading(HOLD_WRITE)
 
     def resume_writing(self) -> None:
-        """The buffer drained below the low-water mark: wake the senders."""
+        """The buffer drained below the low-water mark: wake the senders, read again."""
         self._writing_paused = False
         self._wake_drainers()
+        self._release_reading(HOLD_WRITE)
+        if self._transport is not None:
+            self._process()  # the events left when writing paused
 
     def connection_lost(self, exc: Exception | None) -> None:
         """Finish: report the close (1006 without a closing handshake) and wake every waiter."""
@@ -368,8 +452,8 @@ class WebSocket(asyncio.Protocol):
                 if kind is not TextMessage and kind is not BytesMessage:
                     # Handling it may have fed the connection more (accept() does).
                     failing = conn.pending_close is not None
-                if failing and self._holding():
-                    break
+                if (failing and self._holding()) or self._writing_paused:
+                    break  # resume_writing() goes on
         self._flush()
 
     def _holding(self) -> bool:
@@ -414,6 +498,7 @@ class WebSocket(asyncio.Protocol):
             return
         data = self._conn.data_to_send()
         if data:
+            self._written += len(data)
             transport.write(data)
         action = self._conn.transport_action
         if action is not _NONE:
@@ -439,7 +524,8 @@ class WebSocket(asyncio.Protocol):
             # transport (eof_received returns False). The close timeout above aborts a
             # peer that never ends its side.
             transport.write_eof()
-            self._resume_reading()
+            self._read_holds = 0  # read (and discard) to the end, whatever held it
+            self._sync_reading()
 
     def _expire(self) -> None:
         """The wait for the peer's close after a failure ran out (FAILURE_GRACE)."""
@@ -455,8 +541,8 @@ class WebSocket(asyncio.Protocol):
         messages.append(message)
         self._answer_pending = True
         self._wake_receiver()
-        if len(messages) >= self._max_queue and not self._reading_paused:
-            self._pause_reading()
+        if len(messages) >= self._max_queue:
+            self._hold_reading(HOLD_QUEUE)
 
     def _on_pong(self, payload: bytes) -> None:
         if payload == self._keepalive_payload:
@@ -505,6 +591,7 @@ class WebSocket(asyncio.Protocol):
         self._keepalive_payload = payload
         self._conn.ping(payload)
         self._flush()
+        self._keepalive_taken = self._taken()
         timeout = self._options.ping_timeout
         self._keepalive_handle = (
             None if timeout is None else self._loop.call_later(timeout, self._keepalive_expired)
@@ -512,6 +599,12 @@ class WebSocket(asyncio.Protocol):
 
     def _keepalive_expired(self) -> None:
         self._keepalive_handle = None
+        if self._writing_paused and self._taken() > self._keepalive_taken:
+            # Not read while our writes wait (back pressure), the pong may well have come:
+            # a peer that keeps taking our bytes is alive. Try again.
+            self._keepalive_payload = None
+            self._schedule_keepalive()
+            return
         logger.info("%s: no pong within the keepalive timeout, closing", self.remote_address)
         if self._conn.state is _OPEN:
             self._conn.close(1011, "keepalive ping timeout")
@@ -521,25 +614,77 @@ class WebSocket(asyncio.Protocol):
 
     # -- flow control ------------------------------------------------------------------
 
-    def _pause_reading(self) -> None:
-        if self._transport is not None and not self._reading_paused:
-            self._reading_paused = True
-            self._transport.pause_reading()
+    def _taken(self) -> int:
+        """How many of the bytes we wrote have left the transport's buffer."""
+        transport = self._transport
+        return self._written - (0 if transport is None else transport.get_write_buffer_size())
 
-    def _resume_reading(self) -> None:
-        if self._transport is not None and self._reading_paused:
-            self._reading_paused = False
-            self._transport.resume_reading()
+    def _hold_reading(self, reason: int) -> None:
+        """Stop reading from the peer for ``reason`` (one of the ``HOLD_*`` bits)."""
+        self._read_holds |= reason
+        self._sync_reading()
+
+    def _release_reading(self, reason: int) -> None:
+        """``reason`` no longer holds reading; read again if nothing else does."""
+        self._read_holds &= ~reason
+        self._sync_reading()
+
+    def _sync_reading(self) -> None:
+        transport = self._transport
+        if transport is None or (self._half_closed and self._read_holds):
+            return
+        paused = bool(self._read_holds)
+        if paused is not self._reading_paused:
+            self._reading_paused = paused
+            if paused:
+                transport.pause_reading()
+            else:
+                transport.resume_reading()
+
+    def _overrun(self) -> bool:
+        """Before a send that will not wait: fail the connection if it is already far behind.
+
+        A sender that ignores back pressure (a loop of ``HandlerConnection.send``
+        on the event loop) to a peer that does not read would grow the buffer
+        without bound. A send is refused when the buffer already holds over
+        ``OVERRUN_FACTOR`` times ``write_limit`` (one large message, sent while
+        the buffer was small, is fine): the connection fails with 1013 (try
+        again later) and the transport is cut.
+        """
+        transport = self._transport
+        if transport is None:
+            return True
+        limit = self._options.write_limit * OVERRUN_FACTOR
+        if transport.get_write_buffer_size() <= limit:
+            return False
+        logger.info(
+            "%s: the peer does not read; send buffer over %d bytes", self.remote_address, limit
+        )
+        if self._conn.state is _OPEN:
+            self._conn.close(1013, "the peer does not read")
+            self._conn.data_to_send()  # it cannot reach a peer that does not read
+        transport.abort()
+        return True
 
     async def _drain(self) -> None:
         if self._transport is None:
             self._check_open()
+            return
+        if not self._writing_paused:
             return
         waiter: asyncio.Future[None] = self._loop.create_future()
         if self._drain_waiters is None:
             self._drain_waiters = []
         self._drain_waiters.append(waiter)
         await waiter
+
+    def _drained(self) -> asyncio.Future[None]:
+        """A future done once the buffer is below the write limit (or the connection ends)."""
+        waiter: asyncio.Future[None] = self._loop.create_future()
+        if self._drain_waiters is None:
+            self._drain_waiters = []
+        self._drain_waiters.append(waiter)
+        return waiter
 
     def _wake_drainers(self) -> None:
         waiters, self._drain_waiters = self._drain_waiters, None

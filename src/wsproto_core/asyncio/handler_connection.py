@@ -93,9 +93,17 @@ class HandlerConnection(HandlerConnectionBase):
         super().__init__(request, route, ws.remote_address)
         self._ws = ws
 
-    def send(self, message: str | bytes) -> None:
-        """Queue a message; dropped if the connection is not open."""
-        self._ws.send_threadsafe(message)
+    def send(self, message: str | bytes) -> Awaitable[None]:
+        """Send a message; dropped if the connection is not open.
+
+        On the event loop it returns at once, with an awaitable done when the
+        peer has taken enough for the buffer to be below ``write_limit``: await
+        it (in an ``async`` callback) to send no faster than the peer reads. A
+        sender that does not wait and gets ``16 * write_limit`` ahead of the
+        peer fails the connection with 1013. From another thread, ``send``
+        blocks that thread until the buffer is below the limit.
+        """
+        return self._ws.send_threadsafe(message)
 
     def close(self, code: int = 1000, reason: str = "") -> None:
         """Start the closing handshake."""

@@ -28,7 +28,7 @@ from ..handlers import (
     Router,
     log_connection,
 )
-from .connection import WebSocket, logger
+from .connection import HOLD_APP, WebSocket, logger
 from .handler_connection import HandlerConnection, Timer
 from .options import Options
 
@@ -162,7 +162,7 @@ class ServerWebSocket(WebSocket):
         if result is None:
             self._accept_handler()
         else:
-            self._pause_reading()
+            self._hold_reading(HOLD_APP)
             self._runner = self._loop.create_task(self._finish_connect(result))
 
     async def _finish_connect(self, result: Awaitable[None]) -> None:
@@ -173,7 +173,7 @@ class ServerWebSocket(WebSocket):
             self._refused(exc)
             return
         self._runner = None
-        self._resume_reading()
+        self._release_reading(HOLD_APP)
         if self._transport is not None:
             self._accept_handler()
             self._process()
@@ -222,7 +222,7 @@ class ServerWebSocket(WebSocket):
                 backlog = self._backlog = deque()
             backlog.append((callback, args))
             if len(backlog) >= self._max_queue:
-                self._pause_reading()
+                self._hold_reading(HOLD_APP)
             return
         result = self._invoke(callback, args)
         if result is not None:
@@ -253,7 +253,7 @@ class ServerWebSocket(WebSocket):
                 break
             callback, args = backlog.popleft()
             if len(backlog) < self._max_queue // 2:
-                self._resume_reading()
+                self._release_reading(HOLD_APP)
             result = self._invoke(callback, args)
         self._runner = None
         if self._conn.pending_close is not None:

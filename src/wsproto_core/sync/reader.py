@@ -194,6 +194,9 @@ class Reader:
         on_close: Callable[[int, str], object] | None = None,
     ) -> None:
         self._socket = sock
+        # Every write must move within the close timeout, or the connection is cut (see
+        # _write); reads wait in the selector first, so this never ends one early.
+        sock.settimeout(close_timeout)
         self._protocol = protocol
         self.remote_address = remote_address
         self.response = response
@@ -438,8 +441,8 @@ class Reader:
         written = True
         if out:
             try:
-                self._socket.sendall(out)
-            except OSError:
+                self._write(out)
+            except OSError:  # the peer is gone, or has taken nothing for the close timeout
                 self.abort()
                 written = False
         action = protocol.transport_action
@@ -459,6 +462,20 @@ class Reader:
             else:
                 self.abort()  # wakes the reader, which ends the connection
         return written
+
+    def _write(self, data: bytes) -> None:
+        """Send all of ``data`` (lock held) while the peer keeps taking some.
+
+        Each ``send`` waits at most the close timeout for room in the socket's
+        buffer (its timeout), so a peer that reads slowly is waited for, and
+        one that stops reading raises ``TimeoutError`` after the close timeout,
+        instead of blocking this thread, the lock and every deadline forever.
+        (``sendall`` would bound the whole write instead, however fast it moves.)
+        """
+        send = self._socket.send
+        view = memoryview(data)
+        while view:
+            view = view[send(view) :]
 
     def _dispatch(self, event: Event) -> None:
         if isinstance(event, (TextMessage, BytesMessage)):

@@ -379,7 +379,8 @@ def _refuse(
 ) -> None:
     """Answer the handshake with an HTTP response and end the stream."""
     protocol.reject(response.status, response.headers, response.body)
-    with contextlib.suppress(OSError):  # the client is gone
+    with contextlib.suppress(OSError):  # the client is gone, or reads nothing for the timeout
+        sock.settimeout(timeout)
         sock.sendall(protocol.data_to_send())
     _end_stream(sock, protocol, timeout)
 
