@@ -417,3 +417,30 @@ def test_close_from_the_recv_thread_is_completed_by_the_reader_thread() -> None:
         client.close()  # the reader thread may be parked: close must wake it
         assert client.closed
         assert client.close_code == 1000
+
+
+def test_call_every_runs_in_the_reader_thread_while_a_thread_reads_in_recv() -> None:
+    # The callbacks run in the reader thread, as documented, even while the
+    # application's thread holds the turn to read (blocked in recv()). Frequent
+    # keepalive pings make the reader thread hand over its turn soon.
+    with raw_server(ping_interval=0.02, ping_timeout=WAIT) as (peer, client):
+        threads: list[threading.Thread] = []
+        ticked = threading.Event()
+
+        def tick() -> None:
+            threads.append(threading.current_thread())
+            if len(threads) >= 5:
+                ticked.set()
+
+        received: list[str | bytes] = []
+        reader = threading.Thread(target=lambda: received.append(client.recv(timeout=WAIT)))
+        reader.start()
+        wait_for(lambda: client._reading is reader)  # the recv() caller has the turn
+        timer = client.call_every(0.01, tick)
+        assert ticked.wait(WAIT)
+        timer.cancel()
+        peer.conn.send_text("done")
+        peer.flush()
+        reader.join(WAIT)
+    assert received == ["done"]
+    assert threads and all(thread is client._reader for thread in threads), threads

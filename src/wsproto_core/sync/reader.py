@@ -259,7 +259,8 @@ class Reader:
     def _read_or_wait(self, deadline: float | None) -> str | bytes | Turn | None:
         """Read once if nobody else is reading, else wait for the next message."""
         with self._park:
-            my_turn = self._reading is None and not self._eof
+            # Not while the reader thread is wanted (a periodic callback is due: it runs there).
+            my_turn = self._reading is None and not self._eof and not self._wants_reader()
             if my_turn:
                 self._reading = threading.current_thread()
                 self._recv_turns += 1
@@ -285,8 +286,13 @@ class Reader:
     def _end_turn(self) -> None:
         with self._park:
             self._reading = None
-            if self._parked or self._eof or self._protocol.state is not _OPEN:
+            if self._parked or self._eof or self._urgent or self._protocol.state is not _OPEN:
                 self._park.notify()
+
+    def _wants_reader(self) -> bool:
+        """Whether the reader thread must take the next turn (park lock held)."""
+        reader = self._reader
+        return self._urgent and reader is not None and reader is not threading.current_thread()
 
     def _read_soon(self) -> None:
         """Have the reader thread take the turn now if no recv() caller has it."""
@@ -547,7 +553,12 @@ class Reader:
         else:
             if self._next_ping is not None and now >= self._next_ping:
                 self._send_keepalive_ping(now)
-            self._run_timers(now)
+            reader = self._reader
+            if reader is None or reader is threading.current_thread():
+                self._run_timers(now)
+            elif any(not timer.cancelled and now >= timer.due for timer in self._timers):
+                with self._park:
+                    self._urgent = True  # periodic callbacks run in the reader thread: hand over
 
     def _send_keepalive_ping(self, now: float) -> None:
         assert self._ping_interval is not None
