@@ -58,12 +58,14 @@ __all__ = [
     "HandlerConnectionBase",
     "HandlerResult",
     "Page",
+    "ProcessRequest",
     "Refuse",
     "Response",
     "Route",
     "Router",
     "Timer",
     "log_connection",
+    "request_answer",
 ]
 
 HandlerResult = Awaitable[None] | None
@@ -345,6 +347,31 @@ class Response:
 
 SERVER_ERROR = Response.text(500, "Internal Server Error")
 """The refusal when ``on_connect`` raises something other than :class:`Refuse`."""
+
+ProcessRequest = Callable[["Request"], "Response | Awaitable[Response | None] | None"]
+"""A server's ``process_request`` option: look at the handshake request before a
+function (or coroutine) handler runs. Return ``None`` to accept, or a
+:class:`Response` (or raise :class:`Refuse`) to answer with that HTTP response
+instead, e.g. 401 with ``WWW-Authenticate``. The asyncio server also awaits an
+awaitable result."""
+
+
+def request_answer(outcome: object, error: BaseException | None) -> Response | None:
+    """What a ``process_request`` call came to: ``None`` (accept) or the response to send.
+
+    Args:
+        outcome: What it returned (``None`` or a :class:`Response`).
+        error: What it raised, if it raised: a :class:`Refuse` is its response;
+            anything else, :data:`SERVER_ERROR` (the caller logs it).
+
+    Raises:
+        TypeError: It returned something else.
+    """
+    if error is not None:
+        return error.response() if isinstance(error, Refuse) else SERVER_ERROR
+    if outcome is None or isinstance(outcome, Response):
+        return outcome
+    raise TypeError(f"process_request returned {outcome!r}; return None or a Response")
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,7 @@ from ..handlers import (
     Response,
     Router,
     log_connection,
+    request_answer,
 )
 from .connection import HOLD_APP, WebSocket, logger
 from .handler_connection import HandlerConnection, Timer
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     from types import TracebackType
 
     from ..events import Event
+    from ..handlers import ProcessRequest
 
     CoroutineHandler = Callable[[WebSocket], Awaitable[None]]
 
@@ -124,10 +126,47 @@ class ServerWebSocket(WebSocket):
     # -- coroutine handlers ------------------------------------------------------------
 
     def _accept_coroutine(self, request: Request) -> None:
-        subprotocol = next(
-            (p for p in self._server._subprotocols if p in request.subprotocols), None
-        )
-        self._conn.accept(subprotocol)
+        check = self._server._process_request
+        if check is None:
+            self._open_coroutine()
+            return
+        try:
+            outcome = check(request)
+        except Exception as exc:
+            self._answer_request(None, exc)
+            return
+        if inspect.isawaitable(outcome):
+            self._hold_reading(HOLD_APP)
+            self._runner = self._loop.create_task(self._await_request_check(outcome))
+        else:
+            self._answer_request(outcome, None)
+
+    async def _await_request_check(self, outcome: Awaitable[Response | None]) -> None:
+        try:
+            result, error = await outcome, None
+        except Exception as exc:
+            result, error = None, exc
+        self._runner = None
+        self._release_reading(HOLD_APP)
+        if self._transport is not None:
+            self._answer_request(result, error)
+            self._process()
+
+    def _answer_request(self, outcome: object, error: Exception | None) -> None:
+        """Accept, or answer with the response ``process_request`` gave."""
+        if error is not None and not isinstance(error, Refuse):
+            logger.error("%s: process_request failed", self.remote_address, exc_info=error)
+        response = request_answer(outcome, error)
+        if response is None:
+            self._open_coroutine()
+            return
+        self._respond(response)
+        self._flush()
+        assert self.request is not None
+        log_connection(logger, self.remote_address, self.request, response.status, None, None, "")
+
+    def _open_coroutine(self) -> None:
+        self._conn.accept()  # the first of the server's subprotocols the client offered
         self._handshake_done(101)
         self._opened()
         self._runner = self._loop.create_task(self._run_coroutine())
@@ -300,6 +339,7 @@ class Server:
         "_create_server",
         "_handler_fn",
         "_options",
+        "_process_request",
         "_router",
         "_server",
         "_subprotocols",
@@ -313,9 +353,11 @@ class Server:
         connection_options: dict[str, Any],
         options: Options,
         create_server: Callable[[Callable[[], ServerWebSocket]], Awaitable[asyncio.Server]],
+        process_request: ProcessRequest | None = None,
     ) -> None:
         self._router = router
         self._handler_fn = handler_fn
+        self._process_request = process_request
         self._subprotocols = tuple(subprotocols)
         self._connection_options = connection_options
         self._options = options
@@ -409,6 +451,7 @@ def serve(
     reuse_port: bool = False,
     sock: socket.socket | None = None,
     backlog: int = 1024,
+    process_request: ProcessRequest | None = None,
 ) -> Server:
     """Serve WebSocket connections on ``host:port``.
 
@@ -439,6 +482,13 @@ def serve(
         reuse_port: Set ``SO_REUSEPORT`` so several processes share the port.
         sock: An already bound socket to serve on, instead of ``host``/``port``.
         backlog: The listen backlog.
+        process_request: Coroutine mode: called with each handshake
+            :class:`~wsproto_core.events.Request` before the handler, to
+            accept it (``None``) or answer it with a
+            :class:`~wsproto_core.handlers.Response` (or by raising
+            :class:`~wsproto_core.handlers.Refuse`), e.g. 401 with
+            ``WWW-Authenticate``; it may be a coroutine function. (A
+            ``Handler`` does this in ``on_connect``.)
 
     Returns:
         The :class:`Server`, not yet listening until awaited or entered.
@@ -467,6 +517,7 @@ def serve(
     elif callable(handler):
         handler_fn = handler
         conn_options.update(
+            subprotocols=tuple(subprotocols),
             max_message_size=max_message_size,
             allow_draft76=allow_draft76,
             allow_draft75=allow_draft75,
@@ -486,4 +537,8 @@ def serve(
             factory, host, port, ssl=ssl, reuse_port=reuse_port or None, backlog=backlog
         )
 
-    return Server(router, handler_fn, subprotocols, conn_options, options, create_server)
+    if process_request is not None and handler_fn is None:
+        raise TypeError("process_request is for a coroutine handler; a Handler uses on_connect")
+    return Server(
+        router, handler_fn, subprotocols, conn_options, options, create_server, process_request
+    )

@@ -44,6 +44,7 @@ from ..handlers import (
     Response,
     Router,
     log_connection,
+    request_answer,
 )
 from ..state import TransportAction
 from .connection import Connection
@@ -107,6 +108,7 @@ class Server:
         "_lock",
         "_open_timeout",
         "_port",
+        "_process_request",
         "_protocol_options",
         "_serving",
         "_shutting_down",
@@ -126,7 +128,9 @@ class Server:
         close_timeout: float,
         connection_options: dict[str, Any],
         protocol_options: dict[str, Any],
+        process_request: Callable[[Request], Response | None] | None = None,
     ) -> None:
+        self._process_request = process_request
         self._listener = listener
         self._port: int = listener.getsockname()[1]
         self._app = app
@@ -277,7 +281,7 @@ class Server:
         app = self._app
         if isinstance(app, Router):
             self._serve_route(sock, protocol, app, request, address)
-        else:
+        elif isinstance(request, Request) and not self._answered(sock, protocol, request, address):
             self._serve_function(sock, protocol, app, address)
 
     def _serve_route(
@@ -333,6 +337,26 @@ class Server:
             return
         _refuse(sock, protocol, response, self._close_timeout)
         log_connection(logger, address, request, response.status, None, None, "")
+
+    def _answered(
+        self, sock: socket.socket, protocol: ServerConnection, request: Request, address: Any
+    ) -> bool:
+        """Run ``process_request``; True if it answered the request (a refusal was sent)."""
+        check = self._process_request
+        if check is None:
+            return False
+        try:
+            outcome, error = check(request), None
+        except Exception as exc:
+            outcome, error = None, exc
+            if not isinstance(exc, Refuse):
+                logger.exception("process_request failed")
+        response = request_answer(outcome, error)
+        if response is None:
+            return False
+        _refuse(sock, protocol, response, self._close_timeout)
+        log_connection(logger, address, request, response.status, None, None, "")
+        return True
 
     def _serve_function(
         self,
@@ -428,6 +452,7 @@ def serve(
     allow_draft76: bool = True,
     allow_draft75: bool = False,
     backlog: int = 128,
+    process_request: Callable[[Request], Response | None] | None = None,
 ) -> Server:
     """Listen on ``host``:``port`` and return the :class:`Server`; call ``serve_forever()`` next.
 
@@ -451,8 +476,16 @@ def serve(
         allow_draft76: Serve draft-hixie-76 clients (for a router, per route).
         allow_draft75: Serve draft-hixie-75 clients (for a router, per route).
         backlog: The listen backlog.
+        process_request: Function mode: called with each handshake
+            :class:`~wsproto_core.events.Request` before the function, to
+            accept it (``None``) or answer it with a
+            :class:`~wsproto_core.handlers.Response` (or by raising
+            :class:`~wsproto_core.handlers.Refuse`), e.g. 401 with
+            ``WWW-Authenticate``. (A ``Handler`` does this in ``on_connect``.)
     """
     secure = ssl is not None
+    if process_request is not None and isinstance(handler, (Handler, Router)):
+        raise TypeError("process_request is for a function handler; a Handler uses on_connect")
     app: Router | Callable[[Connection], object]
     if isinstance(handler, Handler):
         app = Router.for_handler(
@@ -488,4 +521,5 @@ def serve(
             "max_queue": max_queue,
         },
         protocol_options=protocol_options,
+        process_request=process_request,
     )
