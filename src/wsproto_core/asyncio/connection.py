@@ -24,15 +24,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import threading
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConnectionClosedOK, closed_error
 from ..events import BytesMessage, Close, Pong, TextMessage
-from ..state import FAILURE_GRACE, ConnectionState, TransportAction
-from ..versions import profile
+from ..session import Due, Hold, Session
+from ..state import ConnectionState, TransportAction
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable
@@ -63,22 +62,6 @@ _OPEN = ConnectionState.OPEN
 _CLOSED = ConnectionState.CLOSED
 _NONE = TransportAction.NONE
 
-# Why reading from the peer is paused: any of these bits set holds it.
-HOLD_QUEUE = 1
-"""``max_queue`` messages wait for ``recv()``."""
-HOLD_WRITE = 2
-"""Our writes to the peer are above the write limit: it does not read fast enough."""
-HOLD_APP = 4
-"""A handler callback is running and more wait behind it (the server's handler API)."""
-
-OVERRUN_FACTOR = 16
-"""A send that finds this many times ``write_limit`` buffered fails the connection (1013).
-
-Only a sender that does not wait can get there: ``await ws.send()`` and an
-awaited ``HandlerConnection.send()`` wait below ``write_limit``, and a send
-from another thread blocks that thread.
-"""
-
 
 class WebSocket(asyncio.Protocol):
     """A WebSocket connection over an asyncio transport.
@@ -95,27 +78,23 @@ class WebSocket(asyncio.Protocol):
 
     __slots__ = (
         "_answer_pending",
-        "_close_handle",
         "_closed_waiter",
         "_conn",
         "_drain_waiters",
-        "_grace_handle",
         "_half_closed",
         "_hold_handle",
         "_hold_released",
-        "_keepalive_handle",
-        "_keepalive_payload",
-        "_keepalive_taken",
         "_loop",
         "_max_queue",
         "_messages",
         "_options",
-        "_pings",
-        "_read_holds",
         "_reading_paused",
         "_recv_waiter",
+        "_session",
         "_thread_id",
         "_thread_slots",
+        "_timer",
+        "_timer_at",
         "_transport",
         "_writing_paused",
         "_written",
@@ -140,17 +119,21 @@ class WebSocket(asyncio.Protocol):
         self._answer_pending = False
         self._recv_waiter: asyncio.Future[None] | None = None
         self._reading_paused = False
-        self._read_holds = 0
         self._writing_paused = False
         self._half_closed = False
         self._drain_waiters: list[asyncio.Future[None]] | None = None
-        self._pings: dict[bytes, tuple[asyncio.Future[float], float]] | None = None
-        self._keepalive_handle: asyncio.TimerHandle | None = None
-        self._keepalive_payload: bytes | None = None
-        self._keepalive_taken = 0  # _taken() when the last keepalive ping went out
         self._written = 0  # bytes given to the transport
-        self._close_handle: asyncio.TimerHandle | None = None
-        self._grace_handle: asyncio.TimerHandle | None = None
+        # Pings, keepalive, deadlines and read holds: the policy both adapters share.
+        self._session: Session[asyncio.Future[float]] = Session(
+            conn,
+            ping_interval=options.ping_interval,
+            ping_timeout=options.ping_timeout,
+            close_timeout=options.close_timeout,
+            write_limit=options.write_limit,
+        )
+        # The one timer, at the session's next deadline.
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at: float | None = None
         self._hold_handle: asyncio.TimerHandle | None = None
         self._hold_released = False
         self._closed_waiter: asyncio.Future[None] | None = None
@@ -199,8 +182,8 @@ class WebSocket(asyncio.Protocol):
                 self._recv_waiter = None
         messages = self._messages
         message = messages.popleft()
-        if self._read_holds & HOLD_QUEUE and len(messages) <= self._max_queue // 2:
-            self._release_reading(HOLD_QUEUE)
+        if Hold.QUEUE in self._session.holds and len(messages) <= self._max_queue // 2:
+            self._release_reading(Hold.QUEUE)
         return message
 
     def __aiter__(self) -> AsyncIterator[str | bytes]:
@@ -270,14 +253,12 @@ class WebSocket(asyncio.Protocol):
 
         Raises:
             ConnectionClosed: The connection is closing or closed.
+            ValueError: A ping with this payload already waits for its pong.
         """
         self._check_open()
-        payload = os.urandom(4) if data is None else bytes(data)
-        self._conn.ping(payload)
         waiter: asyncio.Future[float] = self._loop.create_future()
-        if self._pings is None:
-            self._pings = {}
-        self._pings[payload] = (waiter, self._loop.time())
+        payload = None if data is None else bytes(data)
+        self._session.ping(waiter, self._loop.time(), payload)
         self._flush()
         return waiter
 
@@ -397,13 +378,13 @@ class WebSocket(asyncio.Protocol):
         more (echoes, pongs).
         """
         self._writing_paused = True
-        self._hold_reading(HOLD_WRITE)
+        self._hold_reading(Hold.WRITE)
 
     def resume_writing(self) -> None:
         """The buffer drained below the low-water mark: wake the senders, read again."""
         self._writing_paused = False
         self._wake_drainers()
-        self._release_reading(HOLD_WRITE)
+        self._release_reading(Hold.WRITE)
         if self._transport is not None:
             self._process()  # the events left when writing paused
 
@@ -416,22 +397,16 @@ class WebSocket(asyncio.Protocol):
         self._transport = None
         if self.close_code is None:
             self.close_code, self.close_reason = 1006, "connection lost"
-        handles = (
-            self._close_handle,
-            self._grace_handle,
-            self._keepalive_handle,
-            self._hold_handle,
-        )
-        for handle in handles:
-            if handle is not None:
-                handle.cancel()
-        self._close_handle = self._grace_handle = self._keepalive_handle = None
-        self._hold_handle = None
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = self._timer_at = None
+        if self._hold_handle is not None:
+            self._hold_handle.cancel()
+            self._hold_handle = None
         self._wake_receiver()
         self._wake_drainers()
         error = closed_error(self.close_code, self.close_reason)
-        pings, self._pings = self._pings, None
-        for waiter, _ in (pings or {}).values():
+        for waiter in self._session.forget_pings():
             if not waiter.done():
                 waiter.set_exception(error)
                 waiter.exception()  # nobody may be waiting: mark it retrieved
@@ -502,18 +477,13 @@ class WebSocket(asyncio.Protocol):
             transport.write(data)
         action = self._conn.transport_action
         if action is not _NONE:
+            self._session.update(self._loop.time())  # the close timeout, the failure grace
+            self._rearm()
             self._apply(action, transport)
 
     def _apply(self, action: TransportAction, transport: asyncio.Transport) -> None:
         """Carry out a :class:`~wsproto_core.state.TransportAction` other than ``NONE``."""
-        if self._close_handle is None and self._conn.state is not ConnectionState.CONNECTING:
-            # The closing handshake cannot hang: the transport is cut after the close timeout.
-            self._close_handle = self._loop.call_later(self._options.close_timeout, transport.abort)
-        if action is TransportAction.WAIT_BRIEFLY:
-            if self._grace_handle is None:
-                grace = min(FAILURE_GRACE, self._options.close_timeout)
-                self._grace_handle = self._loop.call_later(grace, self._expire)
-        elif action is TransportAction.CLOSE:
+        if action is TransportAction.CLOSE:
             transport.close()
         elif action is TransportAction.HALF_CLOSE and not self._half_closed:
             self._half_closed = True
@@ -524,14 +494,38 @@ class WebSocket(asyncio.Protocol):
             # transport (eof_received returns False). The close timeout above aborts a
             # peer that never ends its side.
             transport.write_eof()
-            self._read_holds = 0  # read (and discard) to the end, whatever held it
+            self._session.holds = Hold(0)  # read (and discard) to the end, whatever held it
             self._sync_reading()
 
-    def _expire(self) -> None:
-        """The wait for the peer's close after a failure ran out (FAILURE_GRACE)."""
-        self._grace_handle = None
-        self._conn.expire()
-        self._process()
+    # -- the clock: one timer at the session's next deadline ---------------------------
+
+    def _rearm(self) -> None:
+        """Set the timer to the session's next deadline, if that moved."""
+        deadline = self._session.next_deadline()
+        if deadline == self._timer_at or self._transport is None:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer_at = deadline
+        self._timer = None if deadline is None else self._loop.call_at(deadline, self._on_timer)
+
+    def _on_timer(self) -> None:
+        """Do what came due (keepalive, timeouts), then wait for the next deadline."""
+        self._timer = self._timer_at = None
+        session = self._session
+        session.taken = self._taken()
+        while self._transport is not None and (due := session.due(self._loop.time())):
+            if due is Due.CLOSE_TIMEOUT:
+                self._transport.abort()  # the closing handshake took too long
+                return
+            if due is Due.KEEPALIVE_FAILED:
+                logger.info("%s: no pong within the keepalive timeout", self.remote_address)
+                self._process()
+                if self._transport is not None:
+                    self._transport.close()
+            else:
+                self._process()  # PING: write it; EXPIRED: the failure goes on
+        self._rearm()
 
     def _on_message(self, message: str | bytes) -> None:
         """Queue a message for ``recv``; pause reading when the queue is full."""
@@ -542,24 +536,13 @@ class WebSocket(asyncio.Protocol):
         self._answer_pending = True
         self._wake_receiver()
         if len(messages) >= self._max_queue:
-            self._hold_reading(HOLD_QUEUE)
+            self._hold_reading(Hold.QUEUE)
 
     def _on_pong(self, payload: bytes) -> None:
-        if payload == self._keepalive_payload:
-            self._keepalive_payload = None
-            if self._keepalive_handle is not None:
-                self._keepalive_handle.cancel()
-            self._schedule_keepalive()
-        pings = self._pings
-        if pings and payload in pings:
-            # A pong acknowledges its ping and every ping sent before it.
-            now = self._loop.time()
-            for key in list(pings):
-                waiter, sent = pings.pop(key)
-                if not waiter.done():
-                    waiter.set_result(now - sent)
-                if key == payload:
-                    break
+        for waiter, latency in self._session.pong(payload, self._loop.time()):
+            if not waiter.done():
+                waiter.set_result(latency)
+        self._rearm()  # the keepalive's pong deadline may be gone
 
     def _on_handshake_event(self, event: Event) -> None:
         raise NotImplementedError  # each role handles its handshake events
@@ -570,47 +553,9 @@ class WebSocket(asyncio.Protocol):
     def _opened(self) -> None:
         """The handshake succeeded: record the subprotocol and start the keepalive pings."""
         self.subprotocol = self._conn.subprotocol
-        self._schedule_keepalive()
-
-    # -- keepalive (RFC 6455 §5.5.2: a ping may serve as a keepalive) -------------------
-
-    def _schedule_keepalive(self) -> None:
-        interval = self._options.ping_interval
-        version = self._conn.protocol_version
-        if interval is None or version is None or self._transport is None:
-            return
-        if not profile(version).pings:
-            return  # the hixie drafts: no pings, no keepalive
-        self._keepalive_handle = self._loop.call_later(interval, self._keepalive_ping)
-
-    def _keepalive_ping(self) -> None:
-        if self._conn.state is not _OPEN:
-            self._keepalive_handle = None
-            return
-        payload = os.urandom(4)
-        self._keepalive_payload = payload
-        self._conn.ping(payload)
-        self._flush()
-        self._keepalive_taken = self._taken()
-        timeout = self._options.ping_timeout
-        self._keepalive_handle = (
-            None if timeout is None else self._loop.call_later(timeout, self._keepalive_expired)
-        )
-
-    def _keepalive_expired(self) -> None:
-        self._keepalive_handle = None
-        if self._writing_paused and self._taken() > self._keepalive_taken:
-            # Not read while our writes wait (back pressure), the pong may well have come:
-            # a peer that keeps taking our bytes is alive. Try again.
-            self._keepalive_payload = None
-            self._schedule_keepalive()
-            return
-        logger.info("%s: no pong within the keepalive timeout, closing", self.remote_address)
-        if self._conn.state is _OPEN:
-            self._conn.close(1011, "keepalive ping timeout")
-            self._flush()
         if self._transport is not None:
-            self._transport.close()
+            self._session.start(self._loop.time())
+            self._rearm()
 
     # -- flow control ------------------------------------------------------------------
 
@@ -619,21 +564,22 @@ class WebSocket(asyncio.Protocol):
         transport = self._transport
         return self._written - (0 if transport is None else transport.get_write_buffer_size())
 
-    def _hold_reading(self, reason: int) -> None:
-        """Stop reading from the peer for ``reason`` (one of the ``HOLD_*`` bits)."""
-        self._read_holds |= reason
+    def _hold_reading(self, reason: Hold) -> None:
+        """Stop reading from the peer for ``reason``."""
+        self._session.hold(reason)
         self._sync_reading()
 
-    def _release_reading(self, reason: int) -> None:
+    def _release_reading(self, reason: Hold) -> None:
         """``reason`` no longer holds reading; read again if nothing else does."""
-        self._read_holds &= ~reason
+        self._session.release(reason)
         self._sync_reading()
 
     def _sync_reading(self) -> None:
         transport = self._transport
-        if transport is None or (self._half_closed and self._read_holds):
+        holds = self._session.holds
+        if transport is None or (self._half_closed and holds):
             return
-        paused = bool(self._read_holds)
+        paused = bool(holds)
         if paused is not self._reading_paused:
             self._reading_paused = paused
             if paused:
@@ -642,27 +588,19 @@ class WebSocket(asyncio.Protocol):
                 transport.resume_reading()
 
     def _overrun(self) -> bool:
-        """Before a send that will not wait: fail the connection if it is already far behind.
+        """Before a send that will not wait: fail the connection if it is far behind already.
 
-        A sender that ignores back pressure (a loop of ``HandlerConnection.send``
-        on the event loop) to a peer that does not read would grow the buffer
-        without bound. A send is refused when the buffer already holds over
-        ``OVERRUN_FACTOR`` times ``write_limit`` (one large message, sent while
-        the buffer was small, is fine): the connection fails with 1013 (try
-        again later) and the transport is cut.
+        The session decides (:meth:`~wsproto_core.session.Session.overrun`): the
+        connection is failed with 1013, and the transport cut, since a peer that
+        does not read cannot take the close frame.
         """
         transport = self._transport
         if transport is None:
             return True
-        limit = self._options.write_limit * OVERRUN_FACTOR
-        if transport.get_write_buffer_size() <= limit:
+        if not self._session.overrun(transport.get_write_buffer_size()):
             return False
-        logger.info(
-            "%s: the peer does not read; send buffer over %d bytes", self.remote_address, limit
-        )
-        if self._conn.state is _OPEN:
-            self._conn.close(1013, "the peer does not read")
-            self._conn.data_to_send()  # it cannot reach a peer that does not read
+        logger.info("%s: the peer does not read; send refused", self.remote_address)
+        self._conn.data_to_send()  # the 1013 close: it cannot reach a peer that does not read
         transport.abort()
         return True
 

@@ -29,7 +29,8 @@ from ..handlers import (
     log_connection,
     request_answer,
 )
-from .connection import HOLD_APP, WebSocket, logger
+from ..session import Hold
+from .connection import WebSocket, logger
 from .handler_connection import HandlerConnection, Timer
 from .options import Options
 
@@ -136,7 +137,7 @@ class ServerWebSocket(WebSocket):
             self._answer_request(None, exc)
             return
         if inspect.isawaitable(outcome):
-            self._hold_reading(HOLD_APP)
+            self._hold_reading(Hold.APP)
             self._runner = self._loop.create_task(self._await_request_check(outcome))
         else:
             self._answer_request(outcome, None)
@@ -147,7 +148,7 @@ class ServerWebSocket(WebSocket):
         except Exception as exc:
             result, error = None, exc
         self._runner = None
-        self._release_reading(HOLD_APP)
+        self._release_reading(Hold.APP)
         if self._transport is not None:
             self._answer_request(result, error)
             self._process()
@@ -201,7 +202,7 @@ class ServerWebSocket(WebSocket):
         if result is None:
             self._accept_handler()
         else:
-            self._hold_reading(HOLD_APP)
+            self._hold_reading(Hold.APP)
             self._runner = self._loop.create_task(self._finish_connect(result))
 
     async def _finish_connect(self, result: Awaitable[None]) -> None:
@@ -212,7 +213,7 @@ class ServerWebSocket(WebSocket):
             self._refused(exc)
             return
         self._runner = None
-        self._release_reading(HOLD_APP)
+        self._release_reading(Hold.APP)
         if self._transport is not None:
             self._accept_handler()
             self._process()
@@ -261,7 +262,7 @@ class ServerWebSocket(WebSocket):
                 backlog = self._backlog = deque()
             backlog.append((callback, args))
             if len(backlog) >= self._max_queue:
-                self._hold_reading(HOLD_APP)
+                self._hold_reading(Hold.APP)
             return
         result = self._invoke(callback, args)
         if result is not None:
@@ -292,7 +293,7 @@ class ServerWebSocket(WebSocket):
                 break
             callback, args = backlog.popleft()
             if len(backlog) < self._max_queue // 2:
-                self._release_reading(HOLD_APP)
+                self._release_reading(Hold.APP)
             result = self._invoke(callback, args)
         self._runner = None
         if self._conn.pending_close is not None:
