@@ -9,7 +9,6 @@ and the closing handshake are the reading side's work
 
 from __future__ import annotations
 
-import os
 import queue
 import threading
 import time
@@ -184,16 +183,11 @@ class Connection(Reader):
             UnsupportedOperation: The peer speaks a hixie draft, which has no pings.
             ValueError: ``payload`` is already waiting for its pong.
         """
-        if payload is None:
-            payload = os.urandom(4)
         pong = threading.Event()
         with self._lock:
             if self._protocol.state is not _OPEN:
                 raise self._closed_error()
-            if payload in self._pings:
-                raise ValueError("a ping with this payload is already waiting for its pong")
-            self._protocol.ping(payload)
-            self._pings[payload] = pong
+            self._session.ping(pong, time.monotonic(), payload)
             if not self._flush():
                 raise self._closed_error()
         self._read_soon()

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import queue
 import selectors
 import socket
@@ -36,9 +35,9 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from ..errors import UnsupportedOperation
 from ..events import BytesMessage, Close, Pong, TextMessage
-from ..state import FAILURE_GRACE, ConnectionState, TransportAction
+from ..session import Due, Session
+from ..state import ConnectionState, TransportAction
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -137,21 +136,17 @@ class Reader:
     __slots__ = (
         "_aborted",
         "_answered",
-        "_close_deadline",
         "_close_event",
         "_close_timeout",
         "_closing",
         "_done",
         "_draining",
         "_eof",
-        "_grace_deadline",
         "_handed",
         "_hold_until",
-        "_keepalive_ping",
         "_lock",
         "_max_queue",
         "_messages",
-        "_next_ping",
         "_on_close",
         "_on_message",
         "_park",
@@ -161,8 +156,6 @@ class Reader:
         "_pending_close",
         "_ping_interval",
         "_ping_timeout",
-        "_pings",
-        "_pong_deadline",
         "_protocol",
         "_reader",
         "_reading",
@@ -171,6 +164,7 @@ class Reader:
         "_room",
         "_selector",
         "_sent_close",
+        "_session",
         "_socket",
         "_taken",
         "_timers",
@@ -229,13 +223,13 @@ class Reader:
         self._aborted = False
         self._draining = False
         self._eof = False
-        self._pings: dict[bytes, threading.Event] = {}
-        self._keepalive_ping: threading.Event | None = None
-        self._next_ping: float | None = None
-        self._pong_deadline: float | None = None
-        self._close_deadline: float | None = None
-        # After a failure for a size limit: when to stop waiting for the peer's close.
-        self._grace_deadline: float | None = None
+        # Pings, keepalive and the deadlines of closing: the policy both adapters share.
+        self._session: Session[threading.Event] = Session(
+            protocol,
+            ping_interval=ping_interval,
+            ping_timeout=ping_timeout,
+            close_timeout=close_timeout,
+        )
         self._hold_until: float | None = None  # when a failure held for recv() goes out anyway
         # Messages put in the queue, messages recv() returned, and how many of those were
         # returned when a recv() call last found the queue empty: the application had
@@ -309,8 +303,7 @@ class Reader:
         connection's own thread instead.
         """
         self._reader = self._reading = threading.current_thread()
-        if self._ping_interval is not None:
-            self._next_ping = time.monotonic() + self._ping_interval
+        self._session.start(time.monotonic())
         try:
             with self._lock:
                 self._flush()  # a server's handshake response
@@ -451,18 +444,14 @@ class Reader:
             except OSError:  # the peer is gone, or has taken nothing for the close timeout
                 self.abort()
                 written = False
-        action = protocol.transport_action
-        if action is TransportAction.WAIT_BRIEFLY and self._grace_deadline is None:
-            grace = min(FAILURE_GRACE, self._close_timeout)
-            self._grace_deadline = time.monotonic() + grace
+        if protocol.transport_action is not TransportAction.NONE:
+            self._session.update(time.monotonic())  # the close timeout, the failure grace
         if protocol.should_close_transport and not self._draining:
             self._draining = True
-            self._next_ping = self._pong_deadline = None
             if self._reading is threading.current_thread():
                 # Half-close, then read until the peer's EOF (or the close timeout):
                 # closing with unread bytes would reset the stream and could lose
                 # our last frames on their way (RFC 6455 §7.1.1).
-                self._close_deadline = time.monotonic() + self._close_timeout
                 with contextlib.suppress(OSError):  # the peer is gone already
                     socket.socket.shutdown(self._socket, socket.SHUT_WR)
             else:
@@ -516,23 +505,14 @@ class Reader:
 
     def _acknowledge(self, payload: bytes) -> None:
         with self._lock:
-            if payload not in self._pings:
-                return  # RFC 6455 §5.5.3: an unsolicited pong needs no answer
-            for key in list(self._pings):
-                self._pings.pop(key).set()
-                if key == payload:
-                    break
-        keepalive = self._keepalive_ping
-        if keepalive is not None and keepalive.is_set():
-            self._keepalive_ping = self._pong_deadline = None
+            acknowledged = self._session.pong(payload, time.monotonic())
+        for pong, _ in acknowledged:
+            pong.set()
 
     def _next_deadline(self) -> float | None:
         if self._aborted:
             return None
-        deadline = self._close_deadline
-        for candidate in (self._grace_deadline, self._pong_deadline, self._next_ping):
-            if candidate is not None and (deadline is None or candidate < deadline):
-                deadline = candidate
+        deadline = self._session.next_deadline()
         if self._timers and self._protocol.state is _OPEN:
             for timer in self._timers:
                 if not timer.cancelled and (deadline is None or timer.due < deadline):
@@ -541,63 +521,40 @@ class Reader:
 
     def _on_deadline(self) -> None:
         now = time.monotonic()
-        if self._close_deadline is not None and now >= self._close_deadline:
-            self.abort()
-        elif self._grace_deadline is not None and now >= self._grace_deadline:
-            self._grace_deadline = None
-            with self._lock:
-                self._protocol.expire()  # give up waiting for the peer's close
-                self._flush()
-        elif self._pong_deadline is not None and now >= self._pong_deadline:
-            self._keepalive_failed()
-        else:
-            if self._next_ping is not None and now >= self._next_ping:
-                self._send_keepalive_ping(now)
-            reader = self._reader
-            if reader is None or reader is threading.current_thread():
-                self._run_timers(now)
-            elif any(not timer.cancelled and now >= timer.due for timer in self._timers):
-                with self._park:
-                    self._urgent = True  # periodic callbacks run in the reader thread: hand over
-
-    def _send_keepalive_ping(self, now: float) -> None:
-        assert self._ping_interval is not None
-        self._next_ping = now + self._ping_interval
-        if self._keepalive_ping is not None:
-            return  # still waiting for the last one's pong (no ping timeout)
-        timeout = -1 if self._ping_timeout is None else self._ping_timeout
-        if not self._lock.acquire(timeout=timeout):
-            self.abort()  # a write has been stuck longer than the ping timeout
+        if not self._session_due(now):
             return
+        reader = self._reader
+        if reader is None or reader is threading.current_thread():
+            self._run_timers(now)
+        elif any(not timer.cancelled and now >= timer.due for timer in self._timers):
+            with self._park:
+                self._urgent = True  # periodic callbacks run in the reader thread: hand over
+
+    def _session_due(self, now: float) -> bool:
+        """Do what the session has due (keepalive, timeouts); False if the stream was cut."""
+        session = self._session
+        deadline = session.next_deadline()
+        if deadline is None or deadline > now:
+            return True
+        if not self._lock.acquire(timeout=self._close_timeout):
+            self.abort()  # a write has been stuck for the whole close timeout
+            return False
         try:
-            if self._protocol.state is not _OPEN:
-                self._next_ping = None
-                return
-            payload = os.urandom(4)
-            try:
-                self._protocol.ping(payload)
-            except UnsupportedOperation:
-                self._next_ping = None  # the hixie drafts have no pings: no keepalive
-                return
-            pong = self._pings[payload] = self._keepalive_ping = threading.Event()
-            self._flush()
+            while due := session.due(now):
+                if due is Due.CLOSE_TIMEOUT:
+                    self.abort()  # the closing handshake took too long
+                    return False
+                if due is Due.KEEPALIVE_FAILED:
+                    # Fail the connection (RFC 6455 §7.1.7) with 1011: the peer is gone.
+                    if self._sent_close is None:
+                        self._sent_close = (1011, "keepalive ping timeout")
+                    self._flush()
+                    self.abort()
+                    return False
+                self._flush()  # PING: write it; EXPIRED: the failure goes on
         finally:
             self._lock.release()
-        if self._ping_timeout is not None and not pong.is_set():
-            self._pong_deadline = now + self._ping_timeout
-
-    def _keepalive_failed(self) -> None:
-        self._pong_deadline = self._next_ping = None
-        # Fail the connection (RFC 6455 §7.1.7) with 1011, unless a write is stuck.
-        if self._lock.acquire(blocking=False):
-            try:
-                if self._protocol.state is _OPEN:
-                    self._protocol.close(1011, "keepalive ping timeout")
-                    self._sent_close = (1011, "keepalive ping timeout")
-                    self._flush()
-            finally:
-                self._lock.release()
-        self.abort()
+        return True
 
     def _run_timers(self, now: float) -> None:
         timers = self._timers
@@ -633,7 +590,6 @@ class Reader:
             elif state is _OPEN:
                 self._protocol.close(code, reason)
                 self._sent_close = (code, reason)
-                self._close_deadline = time.monotonic() + self._close_timeout
                 self._flush()
         finally:
             self._lock.release()
@@ -668,6 +624,3 @@ class Reader:
         if self._close_event is None:
             self._close_event = event
             self._messages.put(None)
-            if self._close_deadline is None and self._protocol.state is not _CLOSED:
-                # We failed the connection and wait for the peer's close: not forever.
-                self._close_deadline = time.monotonic() + self._close_timeout
