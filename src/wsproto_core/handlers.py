@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any, Protocol, overload
 
 from .connection import DEFAULT_MAX_MESSAGE_SIZE
 from .events import HTTPRequest
+from .handshake.negotiation import choose_subprotocol
 from .versions import HIXIE_75, HIXIE_76, RFC6455_VERSIONS
 
 if TYPE_CHECKING:
@@ -204,9 +205,7 @@ class HandlerConnectionBase:
         self.remote_address = remote_address
         self.response_headers: list[tuple[str, str]] = []
         self.context: Any = None
-        self.subprotocol: str | None = next(
-            (name for name in route.supported_subprotocols if name in request.subprotocols), None
-        )
+        self.subprotocol = choose_subprotocol(route.supported_subprotocols, request.subprotocols)
 
     @property
     def path(self) -> str:

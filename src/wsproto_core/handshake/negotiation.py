@@ -32,6 +32,7 @@ __all__ = [
     "ExtensionItem",
     "HeaderSyntaxError",
     "accept_extensions",
+    "choose_subprotocol",
     "negotiate_extensions",
     "parse_extensions",
     "parse_subprotocols",
@@ -159,6 +160,15 @@ def parse_subprotocols(values: Iterable[str]) -> tuple[str, ...]:
                 raise HeaderSyntaxError(f"subprotocol {protocol!r} is not a token")
             protocols.append(protocol)
     return tuple(protocols)
+
+
+def choose_subprotocol(supported: Iterable[str], offered: Sequence[str]) -> str | None:
+    """The first of the server's subprotocols (its order of preference) the client offered.
+
+    RFC 6455 §4.2.2 leaves the choice to the server; preferring its own order
+    lets a server move its clients to a newer subprotocol. ``None`` if none.
+    """
+    return next((name for name in supported if name in offered), None)
 
 
 def negotiate_extensions(

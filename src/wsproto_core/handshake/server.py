@@ -28,6 +28,7 @@ from .http import (
 )
 from .negotiation import (
     HeaderSyntaxError,
+    choose_subprotocol,
     negotiate_extensions,
     parse_extensions,
     parse_subprotocols,
@@ -508,7 +509,7 @@ class ServerHandshake:
         offered = request.subprotocols
         if subprotocol is None:
             if offered and self._subprotocols:
-                subprotocol = next((p for p in self._subprotocols if p in offered), None)
+                subprotocol = choose_subprotocol(self._subprotocols, offered)
         elif subprotocol not in offered:
             raise HandshakeArgumentError(f"the client did not offer subprotocol {subprotocol!r}")
         extensions: list[Extension] = []
