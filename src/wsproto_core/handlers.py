@@ -48,6 +48,7 @@ from .versions import HIXIE_75, HIXIE_76, RFC6455_VERSIONS
 if TYPE_CHECKING:
     import logging
 
+    from .connection import ServerConnection
     from .events import Headers, Request
     from .versions import ProtocolVersion
 
@@ -65,6 +66,7 @@ __all__ = [
     "Route",
     "Router",
     "Timer",
+    "error_response",
     "log_connection",
     "request_answer",
 ]
@@ -252,6 +254,12 @@ class HandlerConnectionBase:
             raise ValueError(f"the client did not offer the subprotocol {name!r}")
         self.subprotocol = name
 
+    def accept_on(self, conn: ServerConnection) -> None:
+        """Step 3's end: accept ``conn`` as ``on_connect`` left things (the route's size limit,
+        the chosen subprotocol, the extra response headers)."""
+        conn.max_message_size = self.route.max_message_size
+        conn.accept(subprotocol=self.subprotocol, extra_headers=self.response_headers)
+
 
 class Handler:
     """A WebSocket application: subclass it and override what you need.
@@ -355,6 +363,12 @@ instead, e.g. 401 with ``WWW-Authenticate``. The asyncio server also awaits an
 awaitable result."""
 
 
+def error_response(error: BaseException) -> Response:
+    """The answer to a handshake callback that raised: a :class:`Refuse`'s own response,
+    else :data:`SERVER_ERROR` (the caller logs the error)."""
+    return error.response() if isinstance(error, Refuse) else SERVER_ERROR
+
+
 def request_answer(outcome: object, error: BaseException | None) -> Response | None:
     """What a ``process_request`` call came to: ``None`` (accept) or the response to send.
 
@@ -367,7 +381,7 @@ def request_answer(outcome: object, error: BaseException | None) -> Response | N
         TypeError: It returned something else.
     """
     if error is not None:
-        return error.response() if isinstance(error, Refuse) else SERVER_ERROR
+        return error_response(error)
     if outcome is None or isinstance(outcome, Response):
         return outcome
     raise TypeError(f"process_request returned {outcome!r}; return None or a Response")

@@ -21,11 +21,11 @@ from ..errors import ConnectionClosed
 from ..events import HandshakeFailed, HTTPRequest, Request
 from ..handlers import (
     DEFAULT_MAX_MESSAGE_SIZE,
-    SERVER_ERROR,
     Handler,
     Refuse,
     Response,
     Router,
+    error_response,
     log_connection,
     request_answer,
 )
@@ -219,20 +219,16 @@ class ServerWebSocket(WebSocket):
             self._process()
 
     def _refused(self, exc: Exception) -> None:
-        if isinstance(exc, Refuse):
-            self._respond(exc.response())
-        else:
+        if not isinstance(exc, Refuse):
             logger.error("%s: on_connect failed", self.remote_address, exc_info=exc)
-            self._respond(SERVER_ERROR)
+        self._respond(error_response(exc))
         self._hc = None
         self._flush()
 
     def _accept_handler(self) -> None:
         hc = self._hc
         assert hc is not None
-        conn = self._conn
-        conn.max_message_size = hc.route.max_message_size
-        conn.accept(hc.subprotocol, hc.response_headers)
+        hc.accept_on(self._conn)
         self._handshake_done(101)
         self._opened()
         for timer in self._timers or ():

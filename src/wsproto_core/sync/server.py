@@ -37,12 +37,12 @@ from ..connection import DEFAULT_MAX_MESSAGE_SIZE, ServerConnection
 from ..errors import ConnectionClosed
 from ..events import HTTPRequest, Request
 from ..handlers import (
-    SERVER_ERROR,
     Handler,
     HandlerConnectionBase,
     Refuse,
     Response,
     Router,
+    error_response,
     log_connection,
     request_answer,
 )
@@ -318,14 +318,12 @@ class Server:
         conn = HandlerConnection(request, decision, ws)
         try:
             handler.on_connect(conn)
-        except Refuse as refusal:
-            response = refusal.response()
-        except Exception:
-            logger.exception("on_connect failed")
-            response = SERVER_ERROR
+        except Exception as exc:
+            if not isinstance(exc, Refuse):
+                logger.exception("on_connect failed")
+            response = error_response(exc)
         else:
-            protocol.max_message_size = decision.max_message_size
-            protocol.accept(subprotocol=conn.subprotocol, extra_headers=conn.response_headers)
+            conn.accept_on(protocol)
             self._register(ws)
             try:
                 ws.run()
