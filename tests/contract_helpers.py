@@ -2,7 +2,8 @@
 
 Both servers run in a background thread of the test process (the asyncio one
 with its own event loop), so a test body written once drives either of them
-from the test thread, with blocking sockets.
+from the test thread, with blocking sockets. To measure a server's memory, the
+tests run it in a child process instead (:class:`ServerProcess`) and read its RSS.
 """
 
 from __future__ import annotations
@@ -11,7 +12,10 @@ import asyncio
 import base64
 import contextlib
 import os
+import select
 import socket
+import subprocess
+import sys
 import threading
 import time
 from typing import TYPE_CHECKING, Any
@@ -32,8 +36,10 @@ __all__ = [
     "ADAPTERS",
     "WAIT",
     "RunningServer",
+    "ServerProcess",
     "client_frame",
     "events_until",
+    "flood",
     "handshake_request",
     "handshake_with_frames",
     "http_exchange",
@@ -253,6 +259,53 @@ def read_until_end(sock: socket.socket, timeout: float = WAIT) -> tuple[bytes, s
         received += chunk
 
 
+def flood(
+    sock: socket.socket,
+    chunk: bytes,
+    total: int,
+    *,
+    stop: Callable[[], bool] = lambda: False,
+    blocked_after: float = 2.0,
+    deadline: float = 8.0,
+) -> tuple[int, str]:
+    """Send ``chunk`` again and again, never reading, until ``total`` bytes went out.
+
+    Stops early when ``stop()`` is true (checked between chunks), when no byte
+    could be sent for ``blocked_after`` seconds (the server stopped reading),
+    when the stream fails, or after ``deadline`` seconds.
+
+    Returns:
+        The bytes sent and why it stopped: ``"total"``, ``"stop"``, ``"blocked"``,
+        ``"reset"`` (or another ``OSError`` name) or ``"deadline"``.
+    """
+    sock.setblocking(False)
+    view = memoryview(chunk)
+    sent = 0
+    give_up = time.monotonic() + deadline
+    try:
+        while sent < total:
+            if stop():
+                return sent, "stop"
+            if time.monotonic() > give_up:
+                return sent, "deadline"
+            offset = 0
+            while offset < len(chunk):
+                try:
+                    offset += sock.send(view[offset:])
+                except BlockingIOError:
+                    if not select.select([], [sock], [], blocked_after)[1]:
+                        return sent + offset, "blocked"
+                except ConnectionResetError:
+                    return sent + offset, "reset"
+                except OSError as error:
+                    return sent + offset, type(error).__name__
+            sent += len(chunk)
+        return sent, "total"
+    finally:
+        sock.setblocking(True)
+        sock.settimeout(WAIT)
+
+
 def waits_for_io(thread: threading.Thread) -> bool:
     """Whether ``thread`` sleeps in a system call other than a lock's (Linux only).
 
@@ -277,3 +330,64 @@ def wait_until(predicate: Callable[[], object], timeout: float = WAIT) -> bool:
             return False
         time.sleep(0.005)
     return True
+
+
+class ServerProcess:
+    """A server of ``contract_server.py`` in a child process, to read its memory (RSS).
+
+    Args:
+        adapter: ``"asyncio"`` or ``"threading"``.
+        handler: ``"echo"`` or ``"sender"`` (see ``contract_server.py``).
+
+    Attributes:
+        port: The port it listens on, on 127.0.0.1.
+    """
+
+    def __init__(self, adapter: str, handler: str = "echo") -> None:
+        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "contract_server.py")
+        self._process = subprocess.Popen(
+            [sys.executable, script, adapter, handler],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self.port = int(self._ask(None, "port"))
+
+    def _ask(self, command: str | None, answer: str) -> str:
+        assert self._process.stdin is not None and self._process.stdout is not None
+        if command is not None:
+            self._process.stdin.write(command + "\n")
+            self._process.stdin.flush()
+        line = self._process.stdout.readline()
+        name, _, value = line.strip().partition(" ")
+        assert name == answer, (
+            f"the server process answered {line!r} (exit code {self._process.poll()})"
+        )
+        return value
+
+    def mark(self) -> int:
+        """Reset the process's peak RSS; return its RSS now, in bytes."""
+        return int(self._ask("mark", "rss"))
+
+    def peak(self) -> int:
+        """The process's peak RSS since :meth:`mark`, in bytes."""
+        return int(self._ask("peak", "peak"))
+
+    def sent(self) -> tuple[int, bool]:
+        """How many messages the ``sender`` handler sent, and whether it is done."""
+        count, _, done = self._ask("sent", "sent").partition(" ")
+        return int(count), done == "1"
+
+    def __enter__(self) -> ServerProcess:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        assert self._process.stdin is not None
+        self._process.stdin.close()
+        try:
+            self._process.wait(WAIT)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        assert self._process.stdout is not None
+        self._process.stdout.close()

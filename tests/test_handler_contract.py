@@ -10,16 +10,19 @@ the test says so in its expectations.
 Tests that fail on today's code are marked ``xfail(strict=True)`` for the
 adapter they fail on, with the reason: remove the mark when the fix lands.
 
-Every test asserts outcomes (bytes on the wire, close codes, the handler's
-callbacks), never timings: every wait is a bounded poll.
+The hostile clients at the end (issue 10's list) assert memory and that the
+connection ends, never timings: every wait is a bounded poll. To measure a
+server's memory, those tests run it in a process of its own and read its RSS.
 """
 
 from __future__ import annotations
 
 import contextlib
 import socket
+import struct
 import sys
 import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -27,8 +30,10 @@ from contract_helpers import (
     ADAPTERS,
     WAIT,
     RunningServer,
+    ServerProcess,
     client_frame,
     events_until,
+    flood,
     handshake_request,
     handshake_with_frames,
     http_exchange,
@@ -38,6 +43,7 @@ from contract_helpers import (
     wait_until,
     waits_for_io,
 )
+from contract_server import Sender
 from sync_helpers import RawPeer, wait_for
 
 from wsproto_core import asyncio as ws_asyncio
@@ -970,3 +976,224 @@ def test_serve_refuses_something_that_is_neither_a_handler_nor_callable(adapter:
 
     with pytest.raises(TypeError, match="cannot serve"):
         serve_a_number()
+
+
+# -- hostile clients (issue 10) --------------------------------------------------------------
+#
+# The memory tests run the server in a process of its own and read its peak RSS
+# (ServerProcess); the baseline is taken before the client connects, so the growth
+# includes what the connection itself costs. The kernel's socket buffers are not in
+# the RSS: a client that never reads shrinks its receive buffer, so the kernel holds
+# little of what the server sends and the rest has to be held, or not, by the server.
+#
+# The tests of the end run the server in a thread, to see on_disconnect.
+
+MEMORY_BOUND = 8 * MiB
+"""The most a server may grow against one hostile client: its write limit and a few messages."""
+
+SMALL_BUFFER = 64 * 1024
+"""The receive buffer of a client that never reads."""
+
+KEEPALIVE = {"ping_interval": 0.3, "ping_timeout": 0.3, "close_timeout": 0.5}
+"""Tests of the end: a client that never reads never answers a ping either."""
+
+
+class Echo(Recorder):
+    """Echoes without keeping the messages (a flood of them would fill the test's memory)."""
+
+    def on_message(self, conn: HandlerConnection, message: str | bytes) -> None:
+        conn.send(message)
+
+
+def megabytes(size: int) -> str:
+    return f"{size / MiB:.1f} MiB"
+
+
+@linux_only
+@adapters(asyncio="a handler's send() buffers every echo the client does not read")
+def test_an_echo_flood_from_a_client_that_never_reads_keeps_memory_bounded(adapter: str) -> None:
+    # Issue 10 (a): 1 MiB echo requests, never reading. The server may hold its write
+    # limit and a few messages; then it has to stop reading, and the client's sends block.
+    request = client_frame(0x2, b"x" * MiB)
+    with ServerProcess(adapter, "echo") as server:
+        baseline = server.mark()
+        sock, _ = open_raw(server.port, receive_buffer=SMALL_BUFFER)
+        sent, why = flood(
+            sock, request, 64 * MiB, stop=lambda: server.peak() - baseline > MEMORY_BOUND
+        )
+        growth = server.peak() - baseline
+        sock.close()
+    # Why the flood ended does not matter (blocked, cut, all sent): what it cost does.
+    assert growth <= MEMORY_BOUND, f"grew {megabytes(growth)} after {megabytes(sent)} sent ({why})"
+
+
+@adapters(
+    threading="the reader thread is stuck in sendall() inside on_message: "
+    "no keepalive runs and the connection is held forever"
+)
+def test_an_echo_flood_from_a_client_that_never_reads_is_cut(
+    start_server: Callable[..., RunningServer],
+) -> None:
+    # Issue 10 (a): with keepalive on, a client that never reads never answers a ping:
+    # the server must give up on it, whatever it is doing.
+    echo = Echo()
+    server = start_server(echo, **KEEPALIVE)
+    request = client_frame(0x2, b"x" * MiB)
+    sock, _ = open_raw(server.port, receive_buffer=SMALL_BUFFER)
+    flood(sock, request, 64 * MiB, stop=lambda: bool(echo.disconnects))
+    ended = wait_until(lambda: echo.disconnects, timeout=6)
+    _, ending = read_until_end(sock, timeout=WAIT if ended else 1)
+    sock.close()
+    assert ended, "the server still holds the connection"
+    assert ending in ("eof", "reset")
+
+
+@linux_only
+@adapters(asyncio="every pong to a client that does not read is buffered")
+def test_a_ping_flood_from_a_client_that_never_reads_keeps_memory_bounded(adapter: str) -> None:
+    # Issue 10 (b): pings with 125-byte payloads, never reading the pongs.
+    ping = client_frame(0x9, b"p" * 125)
+    pings = ping * (MiB // len(ping))
+    with ServerProcess(adapter, "echo") as server:
+        baseline = server.mark()
+        sock, _ = open_raw(server.port, receive_buffer=SMALL_BUFFER)
+        sent, why = flood(
+            sock, pings, 64 * MiB, stop=lambda: server.peak() - baseline > MEMORY_BOUND
+        )
+        growth = server.peak() - baseline
+        sock.close()
+    # Why the flood ended does not matter (blocked, cut, all sent): what it cost does.
+    assert growth <= MEMORY_BOUND, f"grew {megabytes(growth)} after {megabytes(sent)} sent ({why})"
+
+
+FRAGMENTS = 200_000
+
+
+@linux_only
+@pytest.mark.parametrize(
+    "fragments",
+    [
+        1,  # the control: the same message in one frame
+        pytest.param(
+            FRAGMENTS,
+            marks=issue_10("every fragment is kept as an object until the message is whole"),
+        ),
+    ],
+)
+def test_a_message_in_one_byte_fragments_is_echoed_in_bounded_memory(
+    adapter: str, fragments: int
+) -> None:
+    # Issue 10 (c): 200,000 fragments of one byte. The server may grow by twice the
+    # payload, and a little for its reads and the connection.
+    payload = bytes(n % 251 for n in range(FRAGMENTS))
+    if fragments == 1:
+        frames = client_frame(0x2, payload)
+    else:
+        key = b"\x5a\xa5\x0f\xf0"
+        last = FRAGMENTS - 1
+        frames = b"".join(
+            bytes(((0x80 if n == last else 0) | (0x2 if n == 0 else 0x0), 0x81))
+            + key
+            + bytes((payload[n] ^ key[0],))
+            for n in range(FRAGMENTS)
+        )
+    with ServerProcess(adapter, "echo") as server:
+        baseline = server.mark()
+        sock, received = open_raw(server.port)
+        sock.sendall(frames)
+        echo = bytearray(received)
+        while len(echo) < 10 + FRAGMENTS:
+            chunk = sock.recv(65536)
+            assert chunk, "EOF before the echo"
+            echo += chunk
+        growth = server.peak() - baseline
+        sock.close()
+    assert echo[:2] == b"\x82\x7f"  # unmasked binary, FIN, 64-bit length
+    assert struct.unpack("!Q", echo[2:10])[0] == FRAGMENTS
+    assert echo[10:] == payload
+    assert growth <= 2 * FRAGMENTS + MiB, f"grew {megabytes(growth)}"
+
+
+@linux_only
+@adapters(asyncio="a handler's send() buffers every message the client does not read")
+def test_a_handler_sending_to_a_client_that_never_reads_keeps_memory_bounded(
+    adapter: str,
+) -> None:
+    # Issue 10 (d): 50,000 messages of 1 KiB from a call_every tick. The sender may
+    # wait, or the connection may fail (1008/1013): either way memory stays bounded.
+    with ServerProcess(adapter, "sender") as server:
+        baseline = server.mark()
+        sock, _ = open_raw(server.port, receive_buffer=SMALL_BUFFER)
+        settle(server, lambda: server.peak() - baseline > MEMORY_BOUND)
+        growth = server.peak() - baseline
+        sent, done = server.sent()
+        sock.close()
+    assert growth <= MEMORY_BOUND, f"grew {megabytes(growth)}; {sent} messages sent, done: {done}"
+
+
+def settle(server: ServerProcess, over: Callable[[], bool]) -> None:
+    """Wait until the sender is done, sent nothing for 2 s (it waits), ``over()``, or 8 s."""
+    deadline = time.monotonic() + 8
+    last, changed = -1, time.monotonic()
+    while time.monotonic() < deadline:
+        count, done = server.sent()
+        if done or over():
+            return
+        if count != last:
+            last, changed = count, time.monotonic()
+        elif time.monotonic() - changed > 2:
+            return  # stalled: the sender waits for the client to read
+        time.sleep(0.01)
+
+
+class RecordingSender(Sender):
+    """:class:`contract_server.Sender`, recording its disconnect."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.disconnects: list[tuple[int, str]] = []
+
+    def on_disconnect(self, conn: HandlerConnection, close_code: int, reason: str) -> None:
+        self.disconnects.append((close_code, reason))
+
+
+@adapters(
+    threading="the reader thread is stuck in sendall() inside the tick: "
+    "no keepalive runs and the connection is held forever"
+)
+def test_a_handler_sending_to_a_client_that_never_reads_ends(
+    start_server: Callable[..., RunningServer],
+) -> None:
+    # Issue 10 (d): the client never reads, so it never answers a ping either.
+    sender = RecordingSender()
+    server = start_server(sender, **KEEPALIVE)
+    sock, _ = open_raw(server.port, receive_buffer=SMALL_BUFFER)
+    ended = wait_until(lambda: sender.disconnects, timeout=6)
+    sent = sender.sent
+    _, ending = read_until_end(sock, timeout=WAIT if ended else 1)
+    sock.close()
+    assert ended, f"the server still holds the connection ({sent} messages sent)"
+    assert ending in ("eof", "reset")
+
+
+def test_a_431_reaches_a_client_that_keeps_sending_with_a_clean_eof(
+    start_server: Callable[..., RunningServer],
+) -> None:
+    # Issue 10 (e): a request head over 16 KiB, bytes behind it, more bytes after the
+    # response arrived: the client reads the whole response, then the server's FIN.
+    server = start_server(Recorder())
+    filler = "X-Filler: " + "a" * 20_000 + "\r\n"
+    with socket.create_connection(("127.0.0.1", server.port), timeout=WAIT) as sock:
+        sock.sendall(handshake_request(server.port, "/", filler) + b"z" * 65536)
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = sock.recv(1)
+            assert chunk, f"EOF in the response head: {head!r}"
+            head += chunk
+        sock.sendall(b"z" * 65536)  # the server still reads (and drops) what comes
+        body, ending = read_until_end(sock)
+    lines = head.split(b"\r\n")
+    assert lines[0] == b"HTTP/1.1 431 Request Header Fields Too Large"
+    length = next(int(line.split(b":")[1]) for line in lines if line.startswith(b"Content-Length"))
+    assert len(body) == length
+    assert ending == "eof"
