@@ -177,7 +177,9 @@ class HandlerConnection(Protocol):
         the callback runs on the loop (an ``async def`` callback is awaited, and a
         call is skipped while the previous one is still running); in the
         threading adapter it runs on the connection's reader thread, never at
-        the same time as ``on_message``.
+        the same time as ``on_message``; called from another thread while that
+        thread waits for the peer, the first call comes once it next wakes (a
+        message, a keepalive ping). In both, an exception closes with 1011.
 
         Args:
             interval: Seconds between calls; must be positive.

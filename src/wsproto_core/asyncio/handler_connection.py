@@ -12,7 +12,6 @@ import threading
 from typing import TYPE_CHECKING
 
 from ..handlers import HandlerConnectionBase
-from .connection import logger
 
 if TYPE_CHECKING:
     import asyncio
@@ -54,7 +53,11 @@ class Timer:
         self._handle = loop.call_at(self._next, self._fire)
         if self._busy:
             return
-        result = self._callback()
+        try:
+            result = self._callback()
+        except Exception:
+            self._ws._callback_failed()  # logs it and closes with 1011
+            return
         if inspect.isawaitable(result):
             self._busy = True
             loop.create_task(self._finish(result))
@@ -63,7 +66,7 @@ class Timer:
         try:
             await result
         except Exception:
-            logger.exception("%s: timer callback failed", self._ws.remote_address)
+            self._ws._callback_failed()  # logs it and closes with 1011
         finally:
             self._busy = False
 

@@ -30,6 +30,7 @@ from ..handlers import (
     request_answer,
 )
 from ..session import Hold
+from ..state import ConnectionState
 from .connection import WebSocket, logger
 from .handler_connection import HandlerConnection, Timer
 from .options import Options
@@ -58,6 +59,7 @@ class ServerWebSocket(WebSocket):
     __slots__ = (
         "_accepted",
         "_backlog",
+        "_close_after_accept",
         "_hc",
         "_open_handle",
         "_runner",
@@ -80,6 +82,7 @@ class ServerWebSocket(WebSocket):
         self._open_handle: asyncio.TimerHandle | None = None
         self._accepted = False
         self._status: int | None = None
+        self._close_after_accept: tuple[int, str] | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         """Register with the server; the opening handshake must end within the open timeout."""
@@ -233,6 +236,16 @@ class ServerWebSocket(WebSocket):
         self._opened()
         for timer in self._timers or ():
             timer.start()
+        if self._close_after_accept is not None:
+            self.start_close(*self._close_after_accept)  # close() called in on_connect
+
+    def start_close(self, code: int = 1000, reason: str = "") -> None:
+        """Start the closing handshake; during ``on_connect``, right after accepting."""
+        if self._hc is not None and self._conn.state is ConnectionState.CONNECTING:
+            if self._close_after_accept is None:
+                self._close_after_accept = (code, reason)
+            return
+        super().start_close(code, reason)
 
     def _add_timer(self, timer: Timer) -> None:
         if self._transport is None:

@@ -482,6 +482,8 @@ def serve(
             ``WWW-Authenticate``. (A ``Handler`` does this in ``on_connect``.)
     """
     secure = ssl is not None
+    if not isinstance(handler, (Handler, Router)) and not callable(handler):
+        raise TypeError(f"cannot serve {handler!r}: give a Handler, a Router or a function")
     if process_request is not None and isinstance(handler, (Handler, Router)):
         raise TypeError("process_request is for a function handler; a Handler uses on_connect")
     app: Router | Callable[[Connection], object]
