@@ -301,3 +301,14 @@ def test_many_fragments_of_mixed_sizes(
     expected = payload.decode() if opcode == TEXT else payload
     assert empty.join(event.data for event in events) == expected  # type: ignore[attr-defined]
     assert [event.final for event in events] == [False] * (len(events) - 1) + [True]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("opcode", [TEXT, BINARY], ids=["text", "binary"])
+def test_many_big_fragments_are_kept_as_they_are(opcode: int) -> None:
+    # 200 frames of 10,000 bytes, about a piece each: big enough to be kept without packing.
+    sample = TEXT_SAMPLE * 1666 if opcode == TEXT else "x" * 10_000
+    payload = (sample * 200).encode()
+    cuts = list(range(len(sample.encode()), len(payload), len(sample.encode())))
+    _, server = open_pair()
+    events = feed(server, split(reads_of(frames_of(opcode, payload, cuts, []), [])[0]))
+    assert events == [TextMessage(payload.decode()) if opcode == TEXT else BytesMessage(payload)]
