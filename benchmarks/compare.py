@@ -80,12 +80,24 @@ def cases() -> dict[str, tuple[list[bytes], int]]:
         masked(Opcode.CONTINUATION if index else Opcode.TEXT, piece, index == len(fragments) - 1)
         for index, piece in enumerate(fragments)
     )
+    # A message in one-byte fragments (issue 10), code points split between them.
+    tiny = ("aé€" * 2731).encode()[: 2**14]
+    tiny = tiny[: len(tiny.decode("utf-8", "ignore").encode())]
+    one_byte = b"".join(
+        masked(
+            Opcode.CONTINUATION if index else Opcode.TEXT,
+            tiny[index : index + 1],
+            index == len(tiny) - 1,
+        )
+        for index in range(len(tiny))
+    )
     return {
         "1000 x 16 B masked text, one read": ([small], 20),
         "1000 x 16 B masked text, 4 KiB reads": (split(small, 4096), 20),
         "1 MiB masked binary, one read": ([big], 5),
         "1 MiB masked binary, 64 KiB reads": (split(big, 65536), 5),
         "64 KiB text in 16 masked frames, one read": ([fragmented], 50),
+        "16 KiB text in 1-byte frames, 64 KiB reads": (split(one_byte, 65536), 2),
     }
 
 

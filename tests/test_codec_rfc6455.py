@@ -513,11 +513,58 @@ def test_streams_whole_code_points_only(role: str) -> None:
 
 
 def test_streams_an_empty_final_fragment(role: str) -> None:
-    data = incoming(role, Opcode.BINARY, b"ab", fin=False) + incoming(
-        role, Opcode.CONTINUATION, b""
+    events = receive(
+        make_codec(role, stream_messages=True),
+        incoming(role, Opcode.BINARY, b"ab", fin=False),
+        incoming(role, Opcode.CONTINUATION, b""),
+    )
+    assert events == [BytesMessage(b"ab", final=False), BytesMessage(b"", final=True)]
+
+
+def test_streams_the_fragments_of_one_read_as_one_chunk(role: str) -> None:
+    data = b"".join(
+        incoming(role, Opcode.CONTINUATION if index else Opcode.TEXT, b"ab", fin=False)
+        for index in range(50)
+    )
+    codec = make_codec(role, stream_messages=True)
+    assert receive(codec, data) == [TextMessage("ab" * 50, final=False)]
+    last = incoming(role, Opcode.CONTINUATION, b"c", fin=False) + incoming(
+        role, Opcode.CONTINUATION, b"d"
+    )
+    assert receive(codec, last) == [TextMessage("cd", final=True)]
+
+
+def test_streamed_chunk_comes_before_a_control_frame_after_it(role: str) -> None:
+    data = (
+        incoming(role, Opcode.BINARY, b"ab", fin=False)
+        + incoming(role, Opcode.CONTINUATION, b"cd", fin=False)
+        + incoming(role, Opcode.PING, b"p")
+        + incoming(role, Opcode.CONTINUATION, b"ef", fin=False)
     )
     events = receive(make_codec(role, stream_messages=True), data)
-    assert events == [BytesMessage(b"ab", final=False), BytesMessage(b"", final=True)]
+    assert events == [
+        BytesMessage(b"abcd", final=False),
+        Ping(b"p"),
+        BytesMessage(b"ef", final=False),
+    ]
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [b"e\xff", b"e\xe2\x82", b"e\xed\xa0", b"e\xe2\x28"],
+    ids=["invalid byte", "truncated at the end", "surrogate", "bad continuation"],
+)
+def test_streamed_text_delivers_what_precedes_the_invalid_byte(role: str, bad: bytes) -> None:
+    # The fragments before the bad one, and the bad one's valid start, are one chunk.
+    data = (
+        incoming(role, Opcode.TEXT, b"ab", fin=False)
+        + incoming(role, Opcode.CONTINUATION, "c€".encode()[:2], fin=False)
+        + incoming(role, Opcode.CONTINUATION, "c€".encode()[2:] + b"d", fin=False)
+        + incoming(role, Opcode.CONTINUATION, bad, fin=bad == b"e\xe2\x82")
+    )
+    codec = make_codec(role, stream_messages=True)
+    events = assert_fails(codec, data, 1007, InvalidUTF8)
+    assert events == [TextMessage("abc€de", final=False)]
 
 
 def test_streams_no_empty_chunk_before_the_end(role: str) -> None:

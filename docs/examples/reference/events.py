@@ -47,6 +47,7 @@ handshake(streaming, streaming_client)
 streaming.accept()
 streaming_client.receive_data(streaming.data_to_send())
 streaming_client.send_text("Hel", final=False)
+streaming.receive_data(streaming_client.data_to_send())  # a chunk per read
 streaming_client.send_text("lo", final=True)
 streaming.receive_data(streaming_client.data_to_send())
 assert list(streaming.events()) == [TextMessage("Hel", final=False), TextMessage("lo")]

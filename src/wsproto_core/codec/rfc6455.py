@@ -9,6 +9,12 @@ headers with :func:`struct.unpack_from` at an offset, and trims the buffer
 once. A data frame's payload is consumed as it arrives, so a frame announced
 larger than the limits is refused from its header alone and invalid UTF-8 is
 caught at the first bad byte, even in the middle of a frame.
+
+A message in many fragments costs about its bytes, however it is cut (RFC 6455
+§5.4 bounds neither the number of fragments nor how small they are): the
+consecutive short continuation frames of one read are unmasked into one buffer
+and decoded as one piece, and a message's pieces are packed together when they
+are many and small, so each fragment costs neither a Python object nor an event.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from __future__ import annotations
 import functools
 import os
 import struct
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, AnyStr, cast
 
 from ..close import parse_close_payload, serialize_close_payload
 from ..errors import InvalidState, InvalidUTF8, PayloadTooBig, ProtocolError
@@ -42,7 +48,7 @@ from ..frames import (
     serialize_frame,
 )
 from ..state import ConnectionState
-from ..utf8 import Utf8Decoder, decode_utf8
+from ..utf8 import Utf8Decoder, decode_utf8, valid_prefix
 from ..versions import profile
 from . import Codec
 
@@ -78,6 +84,34 @@ given up at once and the connection closes the stream without waiting.
 
 _NO_FAST_PATH = bytes(256)
 """The fast-path table of a codec with extensions: no frame takes the fast path."""
+
+# Gathering a message: every piece kept is a Python object, 33 (bytes) to 80 (str)
+# bytes on top of its data, and b"".join() adds 80 more while it reads one. A message
+# in many small pieces is packed as it grows, so that it costs about its bytes.
+_PACK_EVERY = 64
+"""The most pieces of a message gathered before they are packed."""
+
+_BIG_PIECE = 4096
+"""Pieces this long on average are kept as they are: their overhead is under 4%."""
+
+_PACKED_PIECE = 1 << 16
+"""A packed piece shorter than this is packed again with the next pieces, until it is not."""
+
+
+def _pack(parts: list[AnyStr], settled: int) -> None:
+    """Join ``parts[settled:]``, the pieces gathered since the last packing, unless they are big.
+
+    The last packed piece joins them while it is under :data:`_PACKED_PIECE`, so a
+    message in one-byte pieces ends up in pieces of 64 KiB, each copied at most
+    once more than its bytes on average (a piece grows by at least
+    :data:`_PACK_EVERY` pieces at a time).
+    """
+    new = parts[settled:]
+    if sum(map(len, new)) >= len(new) * _BIG_PIECE:
+        return
+    if settled and len(parts[settled - 1]) < _PACKED_PIECE:
+        settled -= 1
+    parts[settled:] = [parts[0][:0].join(parts[settled:])]
 
 
 @functools.lru_cache(maxsize=256)  # 2 roles x limits 0-125: every table fits
@@ -143,6 +177,7 @@ class Rfc6455Codec(Codec):
         "_message_text",
         "_rsv_allowed",
         "_send_opcode",
+        "_settled",
         "_size_bound",
         "_stream",
         "_too_big_code",
@@ -210,12 +245,14 @@ class Rfc6455Codec(Codec):
         self._discard = 0
         # The message being received: its opcode (0 when none is open), the
         # payload bytes its frames announced so far, what its extensions
-        # decoded so far, the pieces delivered so far and the UTF-8 decoder.
+        # decoded so far, its pieces not delivered yet (when streaming: those of
+        # the current read), how many of them are packed, and the UTF-8 decoder.
         self._message_opcode = 0
         self._message_size = 0
         self._message_decoded = 0
         self._message_text: list[str] = []
         self._message_bytes: list[bytes] = []
+        self._settled = 0
         self._decoder = Utf8Decoder()
         # The data frame whose payload is arriving: bytes still to come, its
         # masking key and how far into it we are, its flags, and (with
@@ -253,7 +290,15 @@ class Rfc6455Codec(Codec):
                 self._drain(data, events)
             else:
                 self._receive(data, events)
+                if self._stream and (self._message_text or self._message_bytes):
+                    self._deliver_chunk(events)  # one chunk per read, not per fragment
         except ProtocolError:
+            # The message being received ends here: a streamed one with the chunk
+            # received before the failure.
+            if self._stream:
+                self._deliver_chunk(events)
+            self._message_text.clear()
+            self._message_bytes.clear()
             if self._draining and not was_draining:
                 raise  # the failure that started draining: the framing is still in step
             # The connection is failed: nothing the peer sends matters any more.
@@ -441,6 +486,11 @@ class Rfc6455Codec(Codec):
         """
         first = buf[pos]
         second = buf[pos + 1]
+        # Short continuation frames of the open message (RFC 6455 §5.4), whole: a run.
+        if not first & 0x7F and self._fast_sizes[second] and self._message_opcode:
+            stop = self._receive_fragments(buf, pos, end, events)
+            if stop != pos:
+                return stop
         client = self._client
         self._check_rsv_and_mask(first, second)
         opcode = first & 0x0F
@@ -538,6 +588,8 @@ class Rfc6455Codec(Codec):
             both = int.from_bytes(buf[header_end - 4 : stop], "little")
             spread = (both & 0xFFFFFFFF) * KEY_SPREAD[length] & LOW_BYTES[length]
             payload = ((both >> 32) ^ spread).to_bytes(length, "little")
+        if self._stream and (self._message_text or self._message_bytes):
+            self._deliver_chunk(events)  # the chunk before it comes first
         if opcode == _PING:
             events.append(Ping(payload))
         elif opcode == _PONG:
@@ -634,31 +686,123 @@ class Rfc6455Codec(Codec):
             if decoded is None:
                 return  # extensions decode whole frames
             data = decoded
-        final = not self._frame_left and self._frame_fin
-        if self._message_opcode == _TEXT:
-            text = decode_utf8(self._decoder, data, final)
-            if self._stream:
-                if text or final:
-                    events.append(TextMessage(text, final))
+        self._message_piece(data, not self._frame_left and self._frame_fin, events)
+
+    def _receive_fragments(
+        self, buf: bytes | bytearray, pos: int, end: int, events: MutableSequence[Event]
+    ) -> int:
+        """Receive the run of whole, short continuation frames at ``pos``; return where it ends.
+
+        RFC 6455 §5.4 bounds neither the number of a message's fragments nor how
+        small they are. The payloads of the consecutive continuation frames in the
+        buffer (each within the fast path's size, without reserved bits) are unmasked
+        into one buffer and gathered as one piece, decoded once if text: a fragment
+        costs a few integer operations, not a call, an object or an event. Invalid
+        UTF-8 is still refused in the read that brings it, before anything after it.
+
+        The run stops at any other frame, at a frame not all here, at a frame that
+        would take the message over the limits (the general path refuses it) and
+        after the message's last frame. It returns ``pos`` when it took no frame.
+        """
+        fast_sizes = self._fast_sizes
+        from_bytes = int.from_bytes
+        key_spread = KEY_SPREAD
+        low_bytes = LOW_BYTES
+        header = 2 if self._client else 6
+        size = self._message_size
+        size_bound = self._size_bound
+        run = bytearray()
+        start = pos
+        last = end - 1
+        first = 0
+        while pos < last:
+            first = buf[pos]
+            whole = fast_sizes[buf[pos + 1]]
+            stop = pos + whole
+            length = whole - header
+            if first & 0x7F or not whole or stop > end or size + length > size_bound:
+                first = 0
+                break
+            size += length
+            if header == 2:
+                run += buf[pos + 2 : stop]
             else:
-                texts = self._message_text
-                texts.append(text)
-                if final:
-                    events.append(TextMessage("".join(texts)))
-                    texts.clear()
-        elif self._stream:
-            if data or final:
-                events.append(BytesMessage(data, final))
+                # mask() for a short payload, inlined as on the fast path of _receive().
+                both = from_bytes(buf[pos + 2 : stop], "little")
+                spread = (both & 0xFFFFFFFF) * key_spread[length] & low_bytes[length]
+                run += ((both >> 32) ^ spread).to_bytes(length, "little")
+            pos = stop
+            if first:
+                break  # FIN: the message's last frame
+        if pos != start:
+            self._message_size = size
+            self._message_piece(bytes(run), first != 0, events)
+        return pos
+
+    def _message_piece(self, data: bytes, final: bool, events: MutableSequence[Event]) -> None:
+        """Gather the next (decoded) payload bytes of the current message; deliver it if final.
+
+        When streaming, the pieces gathered are delivered as one chunk at the end
+        of the read (or before the next event), not one by one.
+        """
+        if self._message_opcode == _TEXT:
+            texts = self._message_text
+            try:
+                texts.append(decode_utf8(self._decoder, data, final))
+            except InvalidUTF8:
+                if self._stream:  # the chunk before the failure: up to the bad byte
+                    texts.append(valid_prefix(self._decoder, data))
+                raise
+            count = len(texts)
         else:
             pieces = self._message_bytes
             pieces.append(data)
-            if final:
-                events.append(BytesMessage(b"".join(pieces)))
-                pieces.clear()
+            count = len(pieces)
         if final:
-            self._message_opcode = 0
-            self._message_size = 0
-            self._message_decoded = 0
+            self._deliver_message(events)
+        elif count >= self._settled + _PACK_EVERY:
+            if self._message_opcode == _TEXT:
+                _pack(self._message_text, self._settled)
+                self._settled = len(self._message_text)
+            else:
+                _pack(self._message_bytes, self._settled)
+                self._settled = len(self._message_bytes)
+
+    def _deliver_message(self, events: MutableSequence[Event]) -> None:
+        """Deliver the current message whole, or its last chunk when streaming; close it."""
+        event: Event
+        if self._message_opcode == _TEXT:
+            texts = self._message_text
+            event = TextMessage("".join(texts))
+            texts.clear()
+        else:
+            pieces = self._message_bytes
+            event = BytesMessage(b"".join(pieces))
+            pieces.clear()
+        events.append(event)
+        self._message_opcode = 0
+        self._message_size = 0
+        self._message_decoded = 0
+        self._settled = 0
+
+    def _deliver_chunk(self, events: MutableSequence[Event]) -> None:
+        """When streaming, deliver what arrived of the current message as a chunk, if any."""
+        event: Event | None = None
+        texts = self._message_text
+        pieces = self._message_bytes
+        if texts:
+            text = "".join(texts)
+            texts.clear()
+            if text:
+                event = TextMessage(text, final=False)
+        elif pieces:
+            data = b"".join(pieces)
+            pieces.clear()
+            if data:
+                event = BytesMessage(data, final=False)
+        if event is not None:
+            events.append(event)
+        self._settled = 0
 
     def _decode_frame(self, data: bytes) -> bytes | None:
         """Pass the current data frame, once it is all here, through the extensions.
