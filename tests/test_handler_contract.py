@@ -7,9 +7,6 @@ the same client: :func:`wsproto_core.sync.connect`, or a blocking raw socket
 when the bytes on the wire matter. Where the two servers legitimately differ,
 the test says so in its expectations.
 
-Tests that fail on today's code are marked ``xfail(strict=True)`` for the
-adapter they fail on, with the reason: remove the mark when the fix lands.
-
 The hostile clients at the end (issue 10's list) assert memory and that the
 connection ends, never timings: every wait is a bounded poll. To measure a
 server's memory, those tests run it in a process of its own and read its RSS.
@@ -72,22 +69,6 @@ MiB = 1024 * 1024
 linux_only = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="reads the process's state in /proc"
 )
-
-
-def issue_10(what: str) -> pytest.MarkDecorator:
-    """The mark of a test that fails today: issue 10 is about fixing it."""
-    return pytest.mark.xfail(strict=True, reason=f"issue 10: {what}")
-
-
-def adapters(**failing: str) -> pytest.MarkDecorator:
-    """Parametrize ``adapter`` over both servers; ``name=reason`` marks one run xfail."""
-    return pytest.mark.parametrize(
-        "adapter",
-        [
-            pytest.param(name, marks=issue_10(failing[name])) if name in failing else name
-            for name in ADAPTERS
-        ],
-    )
 
 
 @pytest.fixture(params=ADAPTERS)
@@ -1067,10 +1048,7 @@ FRAGMENTS = 200_000
     "fragments",
     [
         1,  # the control: the same message in one frame
-        pytest.param(
-            FRAGMENTS,
-            marks=issue_10("every fragment is kept as an object until the message is whole"),
-        ),
+        FRAGMENTS,
     ],
 )
 def test_a_message_in_one_byte_fragments_is_echoed_in_bounded_memory(
