@@ -292,9 +292,8 @@ class ServerWebSocket(WebSocket):
 class _Unavailable(asyncio.Protocol):
     """A connection over ``max_connections``: a 503, then the stream ends.
 
-    EOF follows the response at once (TLS has no half-close: the transport closes
-    after it); what the client sends is dropped until its EOF, for
-    :data:`~wsproto_core._accept.REFUSAL_LINGER` seconds at most.
+    EOF follows the response at once (over TLS, close_notify); what the client
+    sends is dropped until its EOF, for ``REFUSAL_LINGER`` seconds at most.
     """
 
     def __init__(self) -> None:
@@ -307,9 +306,9 @@ class _Unavailable(asyncio.Protocol):
         transport.write(UNAVAILABLE)
         if transport.can_write_eof():
             transport.write_eof()
-            self._timer = self.done.get_loop().call_later(REFUSAL_LINGER, transport.close)
         else:
-            transport.close()
+            transport.close()  # TLS: close_notify; the client's bytes are dropped meanwhile
+        self._timer = self.done.get_loop().call_later(REFUSAL_LINGER, transport.abort)
 
     def data_received(self, data: bytes) -> None:
         """Drop what the client sends: its request, nobody answers it."""

@@ -265,16 +265,25 @@ class Server:
 
         def refuse() -> None:
             assert self._ssl is not None
+            deadline = time.monotonic() + REFUSAL_LINGER
             try:
                 tls = self._ssl.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
             except OSError:
                 sock.close()
                 return
-            with tls:
+            with tls, contextlib.suppress(OSError):  # the client left, or it speaks no TLS
                 tls.settimeout(REFUSAL_LINGER)
-                with contextlib.suppress(OSError):  # the client left, or it speaks no TLS
-                    tls.do_handshake()
-                    tls.sendall(UNAVAILABLE)
+                tls.do_handshake()
+                tls.sendall(UNAVAILABLE)
+                with contextlib.suppress(OSError):  # the request came after close_notify
+                    tls.unwrap()  # close_notify: the client's EOF
+                # Below TLS, what the client still sends is read and dropped until its
+                # EOF: closing with the request unread would reset the stream.
+                socket.socket.shutdown(tls, socket.SHUT_WR)
+                while (remaining := deadline - time.monotonic()) > 0:
+                    tls.settimeout(remaining)
+                    if not socket.socket.recv(tls, 65536):
+                        break
 
         try:
             threading.Thread(target=refuse, name="wsproto-refuse", daemon=True).start()
