@@ -14,12 +14,15 @@ import socket
 import ssl
 import subprocess
 import sys
+import threading
 import time
 from typing import TYPE_CHECKING
 
 import pytest
+from sync_helpers import running
 
 from wsproto_core.__main__ import FD_RESERVE, main
+from wsproto_core.examples import demo_router
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -76,6 +79,10 @@ class Served:
         with open(f"/proc/{self.process.pid}/stat") as stat:
             fields = stat.read().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def open_fds(self) -> int:
+        """How many file descriptors the server holds."""
+        return len(os.listdir(f"/proc/{self.process.pid}/fd"))
 
     def stop(self) -> None:
         """Stop the server: SIGTERM (its coverage is saved as it exits), SIGKILL if need be."""
@@ -203,6 +210,28 @@ def test_connections_still_handshaking_count_toward_the_cap(
     until(lambda: served(server.port), "101 once the silent connections closed")
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_refused_clients_that_stay_connected_are_let_go(
+    start: Callable[..., Served], adapter: tuple[str, ...]
+) -> None:
+    server = start("--max-connections", "1", *adapter)
+    before = server.open_fds()
+    first, head = open_handshake(server.port)
+    with first:
+        assert head.startswith(b"HTTP/1.1 101 ")
+        refused = []
+        try:
+            for _ in range(5):
+                sock, head = open_handshake(server.port)
+                refused.append(sock)
+                assert_unavailable(head + read_to_eof(sock))
+            # They neither close nor send: the server closes them after a while.
+            until(lambda: server.open_fds() == before + 1, "refused sockets closed")
+        finally:
+            for sock in refused:
+                sock.close()
+
+
 def test_over_tls_the_503_comes_after_the_tls_handshake(
     start: Callable[..., Served], adapter: tuple[str, ...], tls_certificate: tuple[Path, Path]
 ) -> None:
@@ -245,6 +274,28 @@ def test_the_default_cap_answers_503_before_descriptors_run_out(
         for sock in clients:
             sock.close()
     assert "accept failed" not in server.stderr()
+
+
+def test_threads_a_connection_whose_thread_cannot_start_gets_503(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    start_thread = threading.Thread.start
+
+    def no_connection_thread(thread: threading.Thread) -> None:
+        if thread.name.startswith("wsproto-conn-"):
+            raise RuntimeError("can't start new thread")
+        start_thread(thread)
+
+    with running(demo_router()) as server:
+        with monkeypatch.context() as patch:
+            patch.setattr(threading.Thread, "start", no_connection_thread)
+            sock, head = open_handshake(server.port)
+            with sock:
+                assert_unavailable(head + read_to_eof(sock))
+        until(lambda: served(server.port), "101 once threads start again")
+    assert "cannot start a connection's thread: can't start new thread; pausing accepts" in (
+        caplog.text
+    )
 
 
 def test_max_connections_must_be_positive() -> None:
