@@ -189,6 +189,7 @@ def test_a_connection_over_the_cap_gets_503_and_eof_until_one_closes(
     third, head = open_handshake(server.port)
     with third:
         assert_unavailable(head + read_to_eof(third))  # then EOF, not a reset
+    assert "max_connections (2) reached: 1 connection answered 503" in server.stderr()
 
     first.close()
     until(lambda: served(server.port), "101 once a connection closed")
@@ -274,6 +275,7 @@ def test_the_default_cap_answers_503_before_descriptors_run_out(
         for sock in clients:
             sock.close()
     assert "accept failed" not in server.stderr()
+    assert f"max_connections ({cap}) reached: 1 connection answered 503" in server.stderr()
 
 
 def test_threads_a_connection_whose_thread_cannot_start_gets_503(

@@ -114,3 +114,30 @@ class AcceptFailures:
             else:
                 self._logger.warning("accepting again")
             self._unreported = 0
+
+
+class Refusals:
+    """Connections answered 503 beyond ``max_connections``: a log line a second at most."""
+
+    __slots__ = ("_last_report", "_logger", "_max_connections", "_unreported")
+
+    def __init__(self, logger: logging.Logger, max_connections: int | None) -> None:
+        self._logger = logger
+        self._max_connections = max_connections
+        self._last_report = -math.inf
+        self._unreported = 0
+
+    def refused(self) -> None:
+        """Count a connection answered 503; log the count unless a line was logged less
+        than a second ago (the next line counts it then)."""
+        self._unreported += 1
+        now = time.monotonic()
+        if now - self._last_report >= REPORT_INTERVAL:
+            self._last_report = now
+            self._logger.warning(
+                "max_connections (%s) reached: %d connection%s answered 503",
+                self._max_connections,
+                self._unreported,
+                "" if self._unreported == 1 else "s",
+            )
+            self._unreported = 0

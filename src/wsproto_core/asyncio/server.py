@@ -19,7 +19,7 @@ import sys
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
-from .._accept import REFUSAL_LINGER, UNAVAILABLE, AcceptFailures
+from .._accept import REFUSAL_LINGER, UNAVAILABLE, AcceptFailures, Refusals
 from ..connection import ServerConnection
 from ..errors import ConnectionClosed
 from ..events import HandshakeFailed, HTTPRequest, Request
@@ -333,10 +333,11 @@ class Server:
     down gracefully, like :meth:`close` then :meth:`wait_closed`.
 
     Past ``max_connections`` open connections (handshaking ones included), a
-    new connection is answered ``503 Service Unavailable`` with ``Retry-After``.
-    When ``accept()`` fails (out of file descriptors, mostly), the server stops
-    accepting for a moment, 50 ms at first and up to a second while it keeps
-    failing, and logs one line a second at most.
+    new connection is answered ``503 Service Unavailable`` with ``Retry-After``
+    (and counted in a log line, one a second at most). When ``accept()`` fails
+    (out of file descriptors, mostly), the server stops accepting for a moment,
+    50 ms at first and up to a second while it keeps failing, and logs one line
+    a second at most.
     """
 
     __slots__ = (
@@ -352,6 +353,7 @@ class Server:
         "_opening",
         "_options",
         "_refusals",
+        "_refused",
         "_router",
         "_ssl",
         "_subprotocols",
@@ -385,6 +387,7 @@ class Server:
         # Accepted, their transport (and TLS handshake) in the making: they count too.
         self._opening: dict[ServerWebSocket, asyncio.Task[None]] = {}
         self._refusals: set[asyncio.Task[None]] = set()
+        self._refused = Refusals(logger, max_connections)
 
     async def start(self) -> Server:
         """Start listening (done by ``await`` or ``async with``); return the server."""
@@ -489,6 +492,7 @@ class Server:
         """Serve an accepted socket, or answer it 503 when the server is full."""
         loop = asyncio.get_running_loop()
         if self._full():
+            self._refused.refused()
             refusal = loop.create_task(self._refuse(sock, address))
             self._refusals.add(refusal)
             refusal.add_done_callback(self._refusals.discard)

@@ -34,7 +34,7 @@ import time
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
-from .._accept import REFUSAL_LINGER, UNAVAILABLE, AcceptFailures
+from .._accept import REFUSAL_LINGER, UNAVAILABLE, AcceptFailures, Refusals
 from ..connection import DEFAULT_MAX_MESSAGE_SIZE, ServerConnection
 from ..errors import ConnectionClosed
 from ..events import HTTPRequest, Request
@@ -100,7 +100,8 @@ class Server:
 
     Past ``max_connections`` open connections (handshaking ones included), a
     new connection is answered ``503 Service Unavailable`` with ``Retry-After``
-    from the accepting thread, without a thread of its own. When ``accept()``
+    from the accepting thread, without a thread of its own (and counted in a
+    log line, one a second at most). When ``accept()``
     fails (out of file descriptors, mostly) or a thread cannot start, the server
     stops accepting for a moment, 50 ms at first and up to a second while it
     keeps failing, and logs one line a second at most.
@@ -118,6 +119,7 @@ class Server:
         "_open_timeout",
         "_port",
         "_protocol_options",
+        "_refused",
         "_serving",
         "_shutting_down",
         "_ssl",
@@ -140,6 +142,7 @@ class Server:
     ) -> None:
         self._listener = listener
         self._max_connections = max_connections
+        self._refused = Refusals(logger, max_connections)
         self._port: int = listener.getsockname()[1]
         self._app = app
         self._ssl = ssl
@@ -233,7 +236,9 @@ class Server:
         """Serve an accepted socket in a thread of its own, or answer it 503."""
         with self._lock:
             full = self._max_connections is not None and len(self._threads) >= self._max_connections
-        if not full:
+        if full:
+            self._refused.refused()
+        else:
             try:
                 self._start_thread(sock, address)
             except RuntimeError as exc:  # no more threads: a full server too
