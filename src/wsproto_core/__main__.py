@@ -57,6 +57,9 @@ OPEN_TIMEOUT = 10.0
 """``connect``: seconds for the TCP, TLS and WebSocket handshakes together."""
 SHOWN_BODY = 200
 """``connect``: the most characters of a refusal's body shown in the error line."""
+FD_RESERVE = 32
+"""``serve``: file descriptors the default ``--max-connections`` leaves for the rest (the
+listening socket, the event loop, the log) and for 503s to connections beyond it."""
 
 _VERSIONS = {str(version): version for version in SUPPORTED_VERSIONS}
 
@@ -148,6 +151,28 @@ def _positive(text: str) -> int:
     return value
 
 
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number, 0 or more, got {text!r}")
+    return value
+
+
+def _default_max_connections() -> int:
+    """The open-file limit less :data:`FD_RESERVE`; 0 (no limit) where there is none."""
+    try:
+        import resource
+    except ImportError:  # Windows: no such limit
+        return 0
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return 0
+    return max(1, soft - FD_RESERVE)
+
+
 def _websocket_url(text: str) -> str:
     try:
         parse_uri(text)
@@ -228,7 +253,14 @@ async def _serve_asyncio(
     stop = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    server = serve(_router(args), args.host, port, ssl=context, reuse_port=ready is not None)
+    server = serve(
+        _router(args),
+        args.host,
+        port,
+        ssl=context,
+        reuse_port=ready is not None,
+        max_connections=args.max_connections or None,
+    )
     try:
         await server.start()
     except OSError as exc:
@@ -246,7 +278,13 @@ def _serve_threads(args: argparse.Namespace, context: ssl.SSLContext | None) -> 
     from .sync import serve
 
     try:
-        server = serve(_router(args), args.host, args.port, ssl=context)
+        server = serve(
+            _router(args),
+            args.host,
+            args.port,
+            ssl=context,
+            max_connections=args.max_connections or None,
+        )
     except OSError as exc:
         raise _listen_failure(args.host, args.port, exc) from exc
     stop = threading.Event()
@@ -549,6 +587,15 @@ def _parser() -> argparse.ArgumentParser:
         metavar="BYTES",
         help="the largest message accepted; a bigger one closes the connection with 1009 "
         f"(default: %(default)s, {DEFAULT_MAX_MESSAGE_SIZE / 2**20:g} MiB)",
+    )
+    serve.add_argument(
+        "--max-connections",
+        type=_count,
+        default=_default_max_connections(),
+        metavar="N",
+        help="the most connections open at once (per process); one more is answered "
+        "503 Service Unavailable with Retry-After; 0 for no limit (default: %(default)s, "
+        f"the open-file limit less {FD_RESERVE})",
     )
     serve.add_argument(
         "--allow-draft75", action="store_true", help="serve draft-hixie-75 clients too"

@@ -13,9 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import os
+import socket
+import sys
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
+from .._accept import REFUSAL_LINGER, UNAVAILABLE, AcceptFailures, Refusals
 from ..connection import ServerConnection
 from ..errors import ConnectionClosed
 from ..events import HandshakeFailed, HTTPRequest, Request
@@ -36,7 +40,6 @@ from .handler_connection import HandlerConnection, Timer
 from .options import Options
 
 if TYPE_CHECKING:
-    import socket
     import ssl as ssl_module
     from collections.abc import Awaitable, Callable, Generator, Sequence
     from types import TracebackType
@@ -335,23 +338,74 @@ class ServerWebSocket(WebSocket):
             self._call(self._hc.route.handler.on_disconnect, (self.close_code, self.close_reason))
 
 
+class _Unavailable(asyncio.Protocol):
+    """A connection over ``max_connections``: a 503, then the stream ends.
+
+    EOF follows the response at once (over TLS, close_notify); what the client
+    sends is dropped until its EOF, for ``REFUSAL_LINGER`` seconds at most.
+    """
+
+    def __init__(self) -> None:
+        self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        """Write the 503 and end the stream."""
+        assert isinstance(transport, asyncio.Transport)
+        transport.write(UNAVAILABLE)
+        if transport.can_write_eof():
+            transport.write_eof()
+        else:
+            transport.close()  # TLS: close_notify; the client's bytes are dropped meanwhile
+        self._timer = self.done.get_loop().call_later(REFUSAL_LINGER, transport.abort)
+
+    def data_received(self, data: bytes) -> None:
+        """Drop what the client sends: its request, nobody answers it."""
+
+    def eof_received(self) -> bool:
+        """The client is done too: close."""
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        """The connection is over."""
+        if self._timer is not None:
+            self._timer.cancel()
+        if not self.done.done():
+            self.done.set_result(None)
+
+
 class Server:
     """A listening WebSocket server; an async context manager.
 
     Get one from :func:`serve`: ``server = await serve(...)`` or
     ``async with serve(...) as server:``. Leaving the context manager shuts
     down gracefully, like :meth:`close` then :meth:`wait_closed`.
+
+    Past ``max_connections`` open connections (handshaking ones included), a
+    new connection is answered ``503 Service Unavailable`` with ``Retry-After``
+    (and counted in a log line, one a second at most). When ``accept()`` fails
+    (out of file descriptors, mostly), the server stops accepting for a moment,
+    50 ms at first and up to a second while it keeps failing, and logs one line
+    a second at most.
     """
 
     __slots__ = (
+        "_acceptors",
+        "_closing",
         "_connection_options",
         "_connections",
-        "_create_server",
+        "_failures",
         "_handler_fn",
+        "_listen",
+        "_listeners",
+        "_max_connections",
+        "_opening",
         "_options",
         "_process_request",
+        "_refusals",
+        "_refused",
         "_router",
-        "_server",
+        "_ssl",
         "_subprotocols",
     )
 
@@ -362,7 +416,10 @@ class Server:
         subprotocols: Sequence[str],
         connection_options: dict[str, Any],
         options: Options,
-        create_server: Callable[[Callable[[], ServerWebSocket]], Awaitable[asyncio.Server]],
+        listen: Callable[[], Awaitable[list[socket.socket]]],
+        *,
+        ssl: ssl_module.SSLContext | None = None,
+        max_connections: int | None = None,
         process_request: ProcessRequest | None = None,
     ) -> None:
         self._router = router
@@ -371,14 +428,26 @@ class Server:
         self._subprotocols = tuple(subprotocols)
         self._connection_options = connection_options
         self._options = options
-        self._create_server = create_server
-        self._server: asyncio.Server | None = None
+        self._listen = listen
+        self._ssl = ssl
+        self._max_connections = max_connections
+        self._listeners: list[socket.socket] | None = None
+        self._acceptors: list[asyncio.Task[None]] = []
+        self._closing: tuple[int, str] | None = None
+        self._failures = AcceptFailures(logger)
         self._connections: set[ServerWebSocket] = set()
+        # Accepted, their transport (and TLS handshake) in the making: they count too.
+        self._opening: dict[ServerWebSocket, asyncio.Task[None]] = {}
+        self._refusals: set[asyncio.Task[None]] = set()
+        self._refused = Refusals(logger, max_connections)
 
     async def start(self) -> Server:
         """Start listening (done by ``await`` or ``async with``); return the server."""
-        if self._server is None:
-            self._server = await self._create_server(lambda: ServerWebSocket(self))
+        if self._listeners is None:
+            listeners = await self._listen()
+            loop = asyncio.get_running_loop()
+            self._listeners = listeners
+            self._acceptors = [loop.create_task(self._accept(sock)) for sock in listeners]
         return self
 
     def __await__(self) -> Generator[Any, None, Server]:
@@ -398,8 +467,10 @@ class Server:
 
     @property
     def sockets(self) -> tuple[socket.socket, ...]:
-        """The listening sockets."""
-        return () if self._server is None else tuple(self._server.sockets)
+        """The listening sockets (none once closed)."""
+        if self._listeners is None or self._closing is not None:
+            return ()
+        return tuple(self._listeners)
 
     @property
     def port(self) -> int:
@@ -414,9 +485,8 @@ class Server:
     async def serve_forever(self) -> None:
         """Serve until cancelled; then shut down gracefully."""
         await self.start()
-        assert self._server is not None
         try:
-            await self._server.serve_forever()
+            await asyncio.gather(*self._acceptors)
         except asyncio.CancelledError:
             self.close()
             await self.wait_closed()
@@ -428,18 +498,96 @@ class Server:
         Connections still in their opening handshake are cut. :meth:`wait_closed`
         waits for them all, bounded by the close timeout.
         """
-        if self._server is not None:
-            self._server.close()
+        if self._listeners is not None and self._closing is None:
+            self._closing = (code, reason)
+            for acceptor in self._acceptors:
+                acceptor.cancel()  # it closes its listening socket
         for ws in list(self._connections):
             ws.start_close(code, reason)
 
     async def wait_closed(self) -> None:
         """Wait until every connection is closed and the listening sockets too."""
-        waiters = [ws.wait_closed() for ws in self._connections]
+        tasks = [*self._acceptors, *self._opening.values()]
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        waiters: list[Awaitable[None]] = [ws.wait_closed() for ws in self._connections]
+        waiters += self._refusals
         if waiters:
             await asyncio.gather(*waiters)
-        if self._server is not None:
-            await self._server.wait_closed()
+
+    # -- accepting ---------------------------------------------------------------------
+
+    async def _accept(self, listener: socket.socket) -> None:
+        """Accept on ``listener`` until cancelled; pause after a failure."""
+        loop = asyncio.get_running_loop()
+        failures = self._failures
+        accepted = 0
+        try:
+            while True:
+                try:
+                    sock, address = await loop.sock_accept(listener)
+                except ConnectionAbortedError:
+                    continue  # the client left before it was accepted
+                except OSError as exc:
+                    await asyncio.sleep(failures.failed(exc))
+                    continue
+                if failures.failing:
+                    failures.succeeded()
+                self._admit(sock, address)
+                accepted += 1
+                if accepted % 64 == 0:
+                    await asyncio.sleep(0)  # a long queue of clients: let the others run
+        finally:
+            listener.close()
+
+    def _admit(self, sock: socket.socket, address: Any) -> None:
+        """Serve an accepted socket, or answer it 503 when the server is full."""
+        loop = asyncio.get_running_loop()
+        if self._full():
+            self._refused.refused()
+            refusal = loop.create_task(self._refuse(sock, address))
+            self._refusals.add(refusal)
+            refusal.add_done_callback(self._refusals.discard)
+        else:
+            ws = ServerWebSocket(self)
+            self._opening[ws] = loop.create_task(self._open(ws, sock, address))
+
+    def _full(self) -> bool:
+        cap = self._max_connections
+        if cap is None:
+            return False
+        connections, opening = self._connections, self._opening
+        if len(connections) + len(opening) < cap:
+            return False
+        # For a moment as it opens, a connection is in both: count it once.
+        return len(connections) + sum(ws not in connections for ws in opening) >= cap
+
+    async def _open(self, ws: ServerWebSocket, sock: socket.socket, address: Any) -> None:
+        """Make the connection's transport: the TLS handshake, then ``connection_made``."""
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.connect_accepted_socket(lambda: ws, sock, ssl=self._ssl)
+        except OSError as exc:  # a reset, a failed TLS handshake: nobody to answer
+            logger.debug("%s: connection failed: %s", address, exc)
+        except Exception:
+            logger.exception("%s: connection failed", address)
+        else:
+            if self._closing is not None:
+                ws.start_close(*self._closing)  # opened after close(): cut
+        finally:
+            del self._opening[ws]
+
+    async def _refuse(self, sock: socket.socket, address: Any) -> None:
+        """Answer 503 without a WebSocket connection and end the stream."""
+        loop = asyncio.get_running_loop()
+        timeout = None if self._ssl is None else REFUSAL_LINGER
+        try:
+            _, refusal = await loop.connect_accepted_socket(
+                _Unavailable, sock, ssl=self._ssl, ssl_handshake_timeout=timeout
+            )
+            await refusal.done
+        except OSError as exc:
+            logger.debug("%s: refusal failed: %s", address, exc)
 
 
 def serve(
@@ -462,6 +610,7 @@ def serve(
     sock: socket.socket | None = None,
     backlog: int = 1024,
     process_request: ProcessRequest | None = None,
+    max_connections: int | None = None,
 ) -> Server:
     """Serve WebSocket connections on ``host:port``.
 
@@ -499,10 +648,20 @@ def serve(
             :class:`~wsproto_core.handlers.Refuse`), e.g. 401 with
             ``WWW-Authenticate``; it may be a coroutine function. (A
             ``Handler`` does this in ``on_connect``.)
+        max_connections: The most connections open at once, from accept to close
+            (handshaking ones included); a connection beyond is answered
+            ``503 Service Unavailable`` with ``Retry-After`` and closed. ``None``
+            (the default): no limit, as in ``websockets``; running out of file
+            descriptors then pauses accepting until connections end.
 
     Returns:
         The :class:`Server`, not yet listening until awaited or entered.
+
+    Raises:
+        ValueError: ``max_connections`` is not positive.
     """
+    if max_connections is not None and max_connections < 1:
+        raise ValueError(f"max_connections must be positive or None, not {max_connections}")
     options = Options(
         open_timeout=open_timeout,
         close_timeout=close_timeout,
@@ -539,16 +698,61 @@ def serve(
     if router is not None:
         conn_options.update(router.connection_options())
 
-    async def create_server(factory: Callable[[], ServerWebSocket]) -> asyncio.Server:
-        loop = asyncio.get_running_loop()
-        if sock is not None:
-            return await loop.create_server(factory, sock=sock, ssl=ssl, backlog=backlog)
-        return await loop.create_server(
-            factory, host, port, ssl=ssl, reuse_port=reuse_port or None, backlog=backlog
-        )
+    async def listen() -> list[socket.socket]:
+        if sock is None:
+            return await _bind(host, port, backlog=backlog, reuse_port=reuse_port)
+        sock.listen(backlog)
+        sock.setblocking(False)
+        return [sock]
 
     if process_request is not None and handler_fn is None:
         raise TypeError("process_request is for a coroutine handler; a Handler uses on_connect")
     return Server(
-        router, handler_fn, subprotocols, conn_options, options, create_server, process_request
+        router,
+        handler_fn,
+        subprotocols,
+        conn_options,
+        options,
+        listen,
+        ssl=ssl,
+        max_connections=max_connections,
+        process_request=process_request,
     )
+
+
+async def _bind(
+    host: str | None, port: int, *, backlog: int, reuse_port: bool
+) -> list[socket.socket]:
+    """Listening sockets for ``host:port``, one per address, as ``loop.create_server`` makes."""
+    loop = asyncio.get_running_loop()
+    infos = await loop.getaddrinfo(
+        host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )
+    listeners: list[socket.socket] = []
+    try:
+        for family, kind, proto, _, address in dict.fromkeys(infos):
+            try:
+                sock = socket.socket(family, kind, proto)
+            except OSError:
+                continue  # a family this system lacks, such as IPv6 turned off
+            listeners.append(sock)
+            if os.name == "posix" and sys.platform != "cygwin":
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if reuse_port:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            if family == socket.AF_INET6 and hasattr(socket, "IPPROTO_IPV6"):
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            try:
+                sock.bind(address)
+            except OSError as exc:  # worded as loop.create_server words it
+                reason = (exc.strerror or str(exc)).lower()
+                raise OSError(
+                    exc.errno, f"error while attempting to bind on address {address!r}: {reason}"
+                ) from None
+            sock.listen(backlog)
+            sock.setblocking(False)
+    except BaseException:
+        for sock in listeners:
+            sock.close()
+        raise
+    return listeners

@@ -31,8 +31,10 @@ import socket
 import ssl as ssl_module
 import threading
 import time
+from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
+from .._accept import REFUSAL_LINGER, UNAVAILABLE, AcceptFailures, Refusals
 from ..connection import DEFAULT_MAX_MESSAGE_SIZE, ServerConnection
 from ..errors import ConnectionClosed
 from ..events import HTTPRequest, Request
@@ -96,6 +98,14 @@ class Server:
     """A listening socket and a thread per connection; create it with :func:`serve`.
 
     Use it as a context manager: leaving the block shuts it down.
+
+    Past ``max_connections`` open connections (handshaking ones included), a
+    new connection is answered ``503 Service Unavailable`` with ``Retry-After``
+    from the accepting thread, without a thread of its own (and counted in a
+    log line, one a second at most). When ``accept()``
+    fails (out of file descriptors, mostly) or a thread cannot start, the server
+    stops accepting for a moment, 50 ms at first and up to a second while it
+    keeps failing, and logs one line a second at most.
     """
 
     __slots__ = (
@@ -106,10 +116,12 @@ class Server:
         "_handshaking",
         "_listener",
         "_lock",
+        "_max_connections",
         "_open_timeout",
         "_port",
         "_process_request",
         "_protocol_options",
+        "_refused",
         "_serving",
         "_shutting_down",
         "_ssl",
@@ -128,10 +140,13 @@ class Server:
         close_timeout: float,
         connection_options: dict[str, Any],
         protocol_options: dict[str, Any],
+        max_connections: int | None = None,
         process_request: Callable[[Request], Response | None] | None = None,
     ) -> None:
         self._process_request = process_request
         self._listener = listener
+        self._max_connections = max_connections
+        self._refused = Refusals(logger, max_connections)
         self._port: int = listener.getsockname()[1]
         self._app = app
         self._ssl = ssl
@@ -169,28 +184,14 @@ class Server:
             if self._serving or self._shutting_down:
                 raise RuntimeError("the server is already serving or was shut down")
             self._serving = True
-        listener = self._listener
-        listener.setblocking(False)
-        selector = _Selector()
-        selector.register(listener, selectors.EVENT_READ)
-        selector.register(self._wake[0], selectors.EVENT_READ)
+        accepting = _Accepting(self._listener, self._wake[0])
         try:
-            while True:
-                for key, _ in selector.select():
-                    if key.fileobj is not listener:
-                        return
-                    try:
-                        sock, address = listener.accept()
-                    except BlockingIOError:
-                        continue  # another process won the race, or the client left
-                    except OSError:
-                        logger.exception("accept failed")
-                        time.sleep(0.1)  # out of file descriptors: let connections end
-                        continue
-                    self._start_thread(sock, address)
+            while accepting.wait():
+                accepted = accepting.accept()
+                if accepted is not None:
+                    self._admit(accepting, *accepted)
         finally:
-            selector.close()
-            listener.close()
+            accepting.close()
             self._stopped.set()
 
     def shutdown(self) -> None:
@@ -235,6 +236,24 @@ class Server:
 
     # -- one connection ------------------------------------------------------------
 
+    def _admit(self, accepting: _Accepting, sock: socket.socket, address: Any) -> None:
+        """Serve an accepted socket in a thread of its own, or answer it 503."""
+        with self._lock:
+            full = self._max_connections is not None and len(self._threads) >= self._max_connections
+        if full:
+            self._refused.refused()
+        else:
+            try:
+                self._start_thread(sock, address)
+            except RuntimeError as exc:  # no more threads: a full server too
+                accepting.pause(exc, "cannot start a connection's thread")
+            else:
+                return
+        if self._ssl is None:
+            accepting.refuse(sock)
+        else:
+            self._refuse_tls(sock)
+
     def _start_thread(self, sock: socket.socket, address: Any) -> None:
         thread = threading.Thread(
             target=self._handle, args=(sock, address), name=f"wsproto-conn-{address}", daemon=True
@@ -242,7 +261,43 @@ class Server:
         with self._lock:
             self._threads.add(thread)
             self._handshaking.add(sock)
-        thread.start()
+        try:
+            thread.start()
+        except BaseException:
+            with self._lock:
+                self._threads.discard(thread)
+                self._handshaking.discard(sock)
+            raise
+
+    def _refuse_tls(self, sock: socket.socket) -> None:
+        """Answer 503 over TLS in a short-lived thread (the TLS handshake blocks)."""
+
+        def refuse() -> None:
+            assert self._ssl is not None
+            deadline = time.monotonic() + REFUSAL_LINGER
+            try:
+                tls = self._ssl.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+            except OSError:
+                sock.close()
+                return
+            with tls, contextlib.suppress(OSError):  # the client left, or it speaks no TLS
+                tls.settimeout(REFUSAL_LINGER)
+                tls.do_handshake()
+                tls.sendall(UNAVAILABLE)
+                with contextlib.suppress(OSError):  # the request came after close_notify
+                    tls.unwrap()  # close_notify: the client's EOF
+                # Below TLS, what the client still sends is read and dropped until its
+                # EOF: closing with the request unread would reset the stream.
+                socket.socket.shutdown(tls, socket.SHUT_WR)
+                while (remaining := deadline - time.monotonic()) > 0:
+                    tls.settimeout(remaining)
+                    if not socket.socket.recv(tls, 65536):
+                        break
+
+        try:
+            threading.Thread(target=refuse, name="wsproto-refuse", daemon=True).start()
+        except RuntimeError:
+            sock.close()
 
     def _handle(self, sock: socket.socket, address: Any) -> None:
         try:
@@ -396,6 +451,121 @@ class Server:
             self._connections.discard(ws)
 
 
+class _Accepting:
+    """The accept loop's state: the listener, paused after a failure, and the refused
+    connections, drained after their 503 until EOF (for a while at most).
+
+    One thread uses it: the one in :meth:`Server.serve_forever`.
+    """
+
+    __slots__ = (
+        "_failures",
+        "_listener",
+        "_listening",
+        "_paused_until",
+        "_refused",
+        "_selector",
+        "_wake",
+    )
+
+    def __init__(self, listener: socket.socket, wake: socket.socket) -> None:
+        listener.setblocking(False)
+        self._listener = listener
+        self._wake = wake
+        self._selector = _Selector()
+        self._selector.register(listener, selectors.EVENT_READ)
+        self._selector.register(wake, selectors.EVENT_READ)
+        self._listening = True
+        self._paused_until = 0.0
+        self._failures = AcceptFailures(logger)
+        # Refused sockets by deadline: the first one ends first.
+        self._refused: OrderedDict[socket.socket, float] = OrderedDict()
+
+    def wait(self) -> bool:
+        """Wait until a client may be accepted; ``False`` once the server is shutting down."""
+        while True:
+            ready = False
+            for key, _ in self._selector.select(self._timeout()):
+                if key.fileobj is self._wake:
+                    return False
+                if key.fileobj is self._listener:
+                    ready = True
+                else:
+                    self._drain(key.fileobj)  # type: ignore[arg-type]
+            self._expire()
+            if ready:
+                return True
+
+    def accept(self) -> tuple[socket.socket, Any] | None:
+        """Accept a client, or ``None``: nobody to accept, or accepting failed (then paused)."""
+        try:
+            sock, address = self._listener.accept()
+        except (BlockingIOError, ConnectionAbortedError):
+            return None  # another process won the race, or the client left
+        except OSError as exc:
+            self.pause(exc)
+            return None
+        if self._failures.failing:
+            self._failures.succeeded()
+        return sock, address
+
+    def pause(self, exc: Exception, what: str = "accept failed") -> None:
+        """Stop accepting for a while after ``exc``, and log it (a line a second at most)."""
+        self._paused_until = time.monotonic() + self._failures.failed(exc, what)
+        if self._listening:
+            self._selector.unregister(self._listener)
+            self._listening = False
+
+    def refuse(self, sock: socket.socket) -> None:
+        """Answer 503, send EOF, and drain the socket from the loop until its EOF."""
+        try:
+            sock.setblocking(False)
+            sock.send(UNAVAILABLE)  # a new socket's buffer takes it whole
+            sock.shutdown(socket.SHUT_WR)
+            self._selector.register(sock, selectors.EVENT_READ)
+        except OSError:  # the client is gone
+            sock.close()
+            return
+        self._refused[sock] = time.monotonic() + REFUSAL_LINGER
+
+    def close(self) -> None:
+        """Close the refused sockets, the selector and the listener."""
+        for sock in list(self._refused):
+            self._drop(sock)
+        self._selector.close()
+        self._listener.close()
+
+    def _timeout(self) -> float | None:
+        deadline = next(iter(self._refused.values()), None)
+        if not self._listening and (deadline is None or self._paused_until < deadline):
+            deadline = self._paused_until
+        return None if deadline is None else max(0.0, deadline - time.monotonic())
+
+    def _expire(self) -> None:
+        now = time.monotonic()
+        refused = self._refused
+        while refused and next(iter(refused.values())) <= now:
+            self._drop(next(iter(refused)))
+        if not self._listening and now >= self._paused_until:
+            self._selector.register(self._listener, selectors.EVENT_READ)
+            self._listening = True
+
+    def _drain(self, sock: socket.socket) -> None:
+        try:
+            if sock.recv(65536):
+                return
+        except BlockingIOError:
+            return
+        except OSError:
+            pass
+        self._drop(sock)
+
+    def _drop(self, sock: socket.socket) -> None:
+        del self._refused[sock]
+        self._selector.unregister(sock)
+        sock.close()
+
+
 def _refuse(
     sock: socket.socket, protocol: ServerConnection, response: Response, timeout: float
 ) -> None:
@@ -450,6 +620,7 @@ def serve(
     allow_draft76: bool = True,
     allow_draft75: bool = False,
     backlog: int = 128,
+    max_connections: int | None = None,
     process_request: Callable[[Request], Response | None] | None = None,
 ) -> Server:
     """Listen on ``host``:``port`` and return the :class:`Server`; call ``serve_forever()`` next.
@@ -480,7 +651,17 @@ def serve(
             :class:`~wsproto_core.handlers.Response` (or by raising
             :class:`~wsproto_core.handlers.Refuse`), e.g. 401 with
             ``WWW-Authenticate``. (A ``Handler`` does this in ``on_connect``.)
+        max_connections: The most connections open at once, from accept to close
+            (handshaking ones included); a connection beyond is answered
+            ``503 Service Unavailable`` with ``Retry-After`` and closed. ``None``
+            (the default): no limit; running out of file descriptors or threads
+            then pauses accepting until connections end.
+
+    Raises:
+        ValueError: ``max_connections`` is not positive.
     """
+    if max_connections is not None and max_connections < 1:
+        raise ValueError(f"max_connections must be positive or None, not {max_connections}")
     secure = ssl is not None
     if not isinstance(handler, (Handler, Router)) and not callable(handler):
         raise TypeError(f"cannot serve {handler!r}: give a Handler, a Router or a function")
@@ -522,4 +703,5 @@ def serve(
         },
         protocol_options=protocol_options,
         process_request=process_request,
+        max_connections=max_connections,
     )
