@@ -15,19 +15,15 @@ seen here comes from the failure handling, not from the timeout.
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import contextlib
 import os
 import socket
 import struct
-import threading
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
+from contract_helpers import run_server
 
-from wsproto_core import asyncio as ws_asyncio
-from wsproto_core import sync as ws_sync
 from wsproto_core.examples import EchoHandler
 from wsproto_core.state import FAILURE_GRACE
 
@@ -44,51 +40,7 @@ WAIT = 30.0
 """The bound on each socket read here (far below CLOSE_TIMEOUT)."""
 
 
-@contextlib.contextmanager
-def asyncio_server() -> Iterator[int]:
-    """The asyncio server (Handler API, as the CLI serves) in a thread; yields its port."""
-    ready: list[int] = []
-    started = threading.Event()
-    loop = asyncio.new_event_loop()
-    stop = loop.create_future()
-
-    async def main() -> None:
-        server = await ws_asyncio.serve(
-            EchoHandler(), "127.0.0.1", 0, max_message_size=LIMIT, close_timeout=CLOSE_TIMEOUT
-        )
-        ready.append(server.port)
-        started.set()
-        await stop
-        server.close()
-        await server.wait_closed()
-
-    thread = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True)
-    thread.start()
-    assert started.wait(WAIT)
-    try:
-        yield ready[0]
-    finally:
-        loop.call_soon_threadsafe(stop.set_result, None)
-        thread.join(WAIT)
-        loop.close()
-
-
-@contextlib.contextmanager
-def sync_server() -> Iterator[int]:
-    """The threading server with the same handler; yields its port."""
-    server = ws_sync.serve(
-        EchoHandler(), "127.0.0.1", 0, max_message_size=LIMIT, close_timeout=CLOSE_TIMEOUT
-    )
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server.port
-    finally:
-        server.shutdown()
-        thread.join(WAIT)
-
-
-SERVERS: dict[str, Any] = {"asyncio": asyncio_server, "threading": sync_server}
+ADAPTERS = ("asyncio", "threading")
 
 
 def frame(opcode: int, payload: bytes = b"", *, length: int | None = None) -> bytes:
@@ -153,10 +105,12 @@ def close_code(data: bytes) -> int:
     return code
 
 
-@pytest.fixture(params=sorted(SERVERS))
+@pytest.fixture(params=ADAPTERS)
 def port(request: pytest.FixtureRequest) -> Iterator[int]:
-    with SERVERS[request.param]() as server_port:
-        yield server_port
+    """A server of each adapter, serving the echo handler (the Handler API, as the CLI does)."""
+    options = {"max_message_size": LIMIT, "close_timeout": CLOSE_TIMEOUT}
+    with run_server(request.param, EchoHandler(), **options) as server:
+        yield server.port
 
 
 def test_a_frame_too_big_to_skip_gets_1009_then_fin_at_once(port: int) -> None:

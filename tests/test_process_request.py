@@ -8,11 +8,10 @@ answer with any HTTP response, e.g. 401 with ``WWW-Authenticate``.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import threading
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from contract_helpers import run_server
 
 from wsproto_core import asyncio as ws_asyncio
 from wsproto_core import sync as ws_sync
@@ -45,65 +44,26 @@ async def check_token_async(request: Request) -> Response | None:
     return check_token(request)
 
 
-@contextlib.contextmanager
-def asyncio_server(check: Callable[[Request], Any]) -> Iterator[int]:
-    """An asyncio server with a coroutine handler (echo once) in a thread; yields its port."""
-    ports: list[int] = []
-    started = threading.Event()
-    loop = asyncio.new_event_loop()
-    stop = loop.create_future()
-
-    async def handler(ws: ws_asyncio.WebSocket) -> None:
-        await ws.send(await ws.recv())
-
-    async def main() -> None:
-        server = await ws_asyncio.serve(handler, "127.0.0.1", 0, process_request=check)
-        ports.append(server.port)
-        started.set()
-        await stop
-        server.close()
-        await server.wait_closed()
-
-    thread = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True)
-    thread.start()
-    assert started.wait(WAIT)
-    try:
-        yield ports[0]
-    finally:
-        loop.call_soon_threadsafe(stop.set_result, None)
-        thread.join(WAIT)
-        loop.close()
+async def echo_once_async(ws: ws_asyncio.WebSocket) -> None:
+    await ws.send(await ws.recv())
 
 
-@contextlib.contextmanager
-def sync_server(check: Callable[[Request], Any]) -> Iterator[int]:
-    """A threading server with a function handler (echo once); yields its port."""
-
-    def handler(ws: ws_sync.Connection) -> None:
-        ws.send(ws.recv(timeout=WAIT))
-
-    server = ws_sync.serve(handler, "127.0.0.1", 0, process_request=check)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server.port
-    finally:
-        server.shutdown()
-        thread.join(WAIT)
+def echo_once(ws: ws_sync.Connection) -> None:
+    ws.send(ws.recv(timeout=WAIT))
 
 
-SERVERS: dict[str, tuple[Any, Callable[[Request], Any]]] = {
-    "asyncio": (asyncio_server, check_token),
-    "asyncio-coroutine-check": (asyncio_server, check_token_async),
-    "threading": (sync_server, check_token),
+SERVERS: dict[str, tuple[str, Any, Callable[[Request], Any]]] = {
+    "asyncio": ("asyncio", echo_once_async, check_token),
+    "asyncio-coroutine-check": ("asyncio", echo_once_async, check_token_async),
+    "threading": ("threading", echo_once, check_token),
 }
 
 
 @pytest.fixture(params=sorted(SERVERS))
 def port(request: pytest.FixtureRequest) -> Iterator[int]:
-    start, check = SERVERS[request.param]
-    with start(check) as server_port:
-        yield server_port
+    adapter, handler, check = SERVERS[request.param]
+    with run_server(adapter, handler, process_request=check) as server:
+        yield server.port
 
 
 def connect(port: int, token: str | None) -> ws_sync.Connection:
