@@ -521,7 +521,9 @@ class WebSocket(asyncio.Protocol):
             if due is Due.KEEPALIVE_FAILED:
                 logger.info("%s: no pong within the keepalive timeout", self.remote_address)
                 self._process()
-                if self._transport is not None:
+                if self._transport is not None and self._writing_paused:
+                    self._transport.abort()  # it does not read: the 1011 cannot reach it
+                elif self._transport is not None:
                     self._transport.close()
             else:
                 self._process()  # PING: write it; EXPIRED: the failure goes on
