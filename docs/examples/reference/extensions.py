@@ -68,3 +68,26 @@ assert frame[0] == 0x81 | 0x40  # FIN, RSV1, text
 server.receive_data(frame)
 assert list(server.events()) == [TextMessage("Hi")]
 # [end]
+
+
+# [deflate]
+from wsproto_core import ClientConnection, ServerConnection, TextMessage
+from wsproto_core.extensions import ClientPerMessageDeflateFactory, ServerPerMessageDeflateFactory
+
+client = ClientConnection("ws://example.com/", extensions=[ClientPerMessageDeflateFactory()])
+server = ServerConnection(extensions=[ServerPerMessageDeflateFactory()], max_message_size=2**20)
+server.receive_data(client.data_to_send())
+(request,) = server.events()
+server.accept()
+client.receive_data(server.data_to_send())
+(accept,) = client.events()
+assert accept.extensions == (
+    "permessage-deflate; server_max_window_bits=12; client_max_window_bits=12",
+)
+
+client.send_text("Hello! " * 1000)
+frame = client.data_to_send()
+assert frame[0] == 0x81 | 0x40 and len(frame) < 100  # RSV1: compressed, 7000 -> ~50 bytes
+server.receive_data(frame)
+assert list(server.events()) == [TextMessage("Hello! " * 1000)]
+# [end]

@@ -572,6 +572,9 @@ class Rfc6455Codec(Codec):
         # 125 bytes, and may be interleaved within a fragmented message.
         if opcode > _PONG:
             raise ProtocolError(f"reserved opcode {opcode}")
+        # No extension defines reserved bits on control frames (RFC 7692 §6.1: RSV1 never).
+        if first & 0x70:
+            raise ProtocolError(f"reserved bits {first & 0x70:#x} set on a control frame")
         if not first & 0x80:
             raise ProtocolError("fragmented control frame")
         if length > MAX_CONTROL_PAYLOAD:
@@ -635,6 +638,12 @@ class Rfc6455Codec(Codec):
             raise PayloadTooBig(length, max_frame, self._too_big_code, what="frame")
         size = self._message_size + length
         max_message = self._max_message_size
+        if max_message is not None and self._extensions:
+            # With extensions the message limit is on the decoded size, checked as each
+            # frame is decoded (_decode_frame). On the wire, a frame alone is bounded,
+            # with room for deflate's overhead on incompressible data (RFC 7692).
+            size = length
+            max_message += (max_message >> 3) + 1024
         if max_message is not None and size > max_message:
             self._fail_in_step(buf, end, header_end + length, max_message)
             raise PayloadTooBig(size, max_message, self._too_big_code)
@@ -824,9 +833,19 @@ class Rfc6455Codec(Codec):
         rsv = self._frame_rsv
         fin = self._frame_fin
         # RFC 6455 §9: extensions decode in the reverse of the order they encode.
-        for extension in reversed(self._extensions):
+        extensions = self._extensions
+        for extension in reversed(extensions[1:]):
             data = extension.decode(opcode, rsv, data, fin)
+        # The last decoder is told the budget left: an inflating extension stops one
+        # byte past it (the bomb guard of RFC 7692 §8.1's compressed messages).
         max_message = self._max_message_size
+        budget = None if max_message is None else max_message - self._message_decoded
+        try:
+            data = extensions[0].decode_limited(opcode, rsv, data, fin, budget)
+        except PayloadTooBig as exc:
+            assert max_message is not None
+            size = self._message_decoded + exc.size
+            raise PayloadTooBig(size, max_message, self._too_big_code) from None
         decoded = self._message_decoded + len(data)
         if max_message is not None and decoded > max_message:
             raise PayloadTooBig(decoded, max_message, self._too_big_code)

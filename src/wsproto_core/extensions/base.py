@@ -34,11 +34,35 @@ class Extension(ABC):
     def encode(self, opcode: int, payload: bytes, fin: bool) -> tuple[int, bytes]:
         """Transform an outgoing data frame's payload; return ``(rsv bits, payload)``."""
 
+    def decode_limited(
+        self, opcode: int, rsv: int, payload: bytes, fin: bool, limit: int | None
+    ) -> bytes:
+        """:meth:`decode`, producing no more than ``limit`` + 1 bytes.
+
+        The codec calls this, not :meth:`decode`, on the extension that decodes
+        last (the first agreed), with ``limit`` the bytes the message may still
+        take under ``max_message_size`` (``None``: no limit). An extension that
+        inflates (permessage-deflate) stops after ``limit + 1`` bytes, so the
+        codec sees the message is too big without the memory ever holding more.
+        The default calls :meth:`decode`: an extension that does not override
+        this is checked only after it decoded the whole frame.
+
+        Raises:
+            ProtocolError: The payload is invalid for this extension.
+        """
+        return self.decode(opcode, rsv, payload, fin)
+
 
 class ServerExtensionFactory(ABC):
-    """Server side of one extension's negotiation."""
+    """Server side of one extension's negotiation.
+
+    Attributes:
+        versions: The ``Sec-WebSocket-Version`` values the extension is negotiated on;
+            offers in a handshake of another version are ignored.
+    """
 
     name: str
+    versions: tuple[int, ...] = (13, 8, 7)
 
     @abstractmethod
     def accept(self, offer: ExtensionParams) -> tuple[ExtensionParams, Extension] | None:
@@ -46,9 +70,15 @@ class ServerExtensionFactory(ABC):
 
 
 class ClientExtensionFactory(ABC):
-    """Client side of one extension's negotiation."""
+    """Client side of one extension's negotiation.
+
+    Attributes:
+        versions: The ``Sec-WebSocket-Version`` values the extension is offered on;
+            a client of another version does not offer it.
+    """
 
     name: str
+    versions: tuple[int, ...] = (13, 8, 7)
 
     @abstractmethod
     def offer(self) -> ExtensionParams:

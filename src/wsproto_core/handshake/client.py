@@ -167,6 +167,8 @@ class ClientHandshake:
                 headers.append((known.origin_header, origin))
             if self._offered:
                 headers.append(("Sec-WebSocket-Protocol", ", ".join(self._offered)))
+            # Only the extensions defined for this version are offered (RFC 7692: 13 only).
+            self._factories = tuple(f for f in self._factories if version in f.versions)
             if self._factories:
                 offers = [(factory.name, factory.offer()) for factory in self._factories]
                 headers.append(("Sec-WebSocket-Extensions", serialize_extensions(offers)))

@@ -532,8 +532,9 @@ class ServerHandshake:
             headers = [("Sec-WebSocket-Accept", accept_key(self._key))]
             if subprotocol is not None:
                 headers.append(("Sec-WebSocket-Protocol", subprotocol))
-            if self._offers and self._factories:
-                items, extensions = negotiate_extensions(self._offers, self._factories)
+            factories = [f for f in self._factories if request.version in f.versions]
+            if self._offers and factories:
+                items, extensions = negotiate_extensions(self._offers, factories)
                 if items:
                     headers.append(("Sec-WebSocket-Extensions", serialize_extensions(items)))
         # h11 is left behind here: what follows the 101 is WebSocket, not HTTP.

@@ -1,0 +1,503 @@
+"""permessage-deflate (RFC 7692): negotiation, framing, round trips and the bomb guard."""
+
+from __future__ import annotations
+
+import os
+import tracemalloc
+import zlib
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pairs import open_pair, transfer
+
+from wsproto_core import ClientConnection, ServerConnection
+from wsproto_core.errors import HandshakeError, ProtocolError
+from wsproto_core.events import BytesMessage, Close, Event, HandshakeFailed, TextMessage
+from wsproto_core.extensions import (
+    ClientPerMessageDeflateFactory,
+    PerMessageDeflate,
+    ServerPerMessageDeflateFactory,
+)
+from wsproto_core.frames import serialize_frame
+
+KEY = b"\x01\x02\x03\x04"
+
+
+def deflate_pair(
+    client: dict[str, Any] | None = None,
+    server: dict[str, Any] | None = None,
+    **options: Any,
+) -> tuple[ClientConnection, ServerConnection]:
+    return open_pair(
+        client_options={"extensions": [ClientPerMessageDeflateFactory(**(client or {}))]},
+        server_options={
+            "extensions": [ServerPerMessageDeflateFactory(**(server or {}))],
+            **options,
+        },
+    )
+
+
+def messages(events: list[Event]) -> list[bytes | str]:
+    out: list[bytes | str] = []
+    for event in events:
+        assert isinstance(event, TextMessage | BytesMessage), event
+        out.append(event.data)
+    return out
+
+
+# -- negotiation: server ------------------------------------------------------------------
+
+P = tuple[tuple[str, str | None], ...]
+
+
+@pytest.mark.parametrize(
+    ("offer", "expected"),
+    [
+        ((), (("server_max_window_bits", "12"),)),
+        (
+            (("server_no_context_takeover", None),),
+            (("server_no_context_takeover", None), ("server_max_window_bits", "12")),
+        ),
+        (
+            (("client_no_context_takeover", None),),
+            (("client_no_context_takeover", None), ("server_max_window_bits", "12")),
+        ),
+        ((("server_max_window_bits", "10"),), (("server_max_window_bits", "10"),)),
+        ((("server_max_window_bits", "15"),), (("server_max_window_bits", "12"),)),
+        ((("server_max_window_bits", "8"),), (("server_max_window_bits", "8"),)),
+        (
+            (("client_max_window_bits", None),),
+            (("server_max_window_bits", "12"), ("client_max_window_bits", "12")),
+        ),
+        (
+            (("client_max_window_bits", "9"),),
+            (("server_max_window_bits", "12"), ("client_max_window_bits", "9")),
+        ),
+        (
+            (("client_max_window_bits", "15"),),
+            (("server_max_window_bits", "12"), ("client_max_window_bits", "12")),
+        ),
+    ],
+)
+def test_server_accepts(offer: P, expected: P) -> None:
+    accepted = ServerPerMessageDeflateFactory().accept(offer)
+    assert accepted is not None
+    assert accepted[0] == expected
+    assert isinstance(accepted[1], PerMessageDeflate)
+
+
+@pytest.mark.parametrize(
+    "offer",
+    [
+        (("unknown", None),),
+        (("server_no_context_takeover", None), ("server_no_context_takeover", None)),
+        (("client_max_window_bits", None), ("client_max_window_bits", "10")),
+        (("server_no_context_takeover", "1"),),
+        (("client_no_context_takeover", "x"),),
+        (("server_max_window_bits", None),),
+        (("server_max_window_bits", "7"),),
+        (("server_max_window_bits", "16"),),
+        (("server_max_window_bits", "08"),),
+        (("client_max_window_bits", "abc"),),
+        (("client_max_window_bits", "0"),),
+    ],
+)
+def test_server_declines(offer: P) -> None:
+    assert ServerPerMessageDeflateFactory().accept(offer) is None
+
+
+def test_server_defaults_off_keep_zlib_defaults() -> None:
+    factory = ServerPerMessageDeflateFactory(
+        server_max_window_bits=None, client_max_window_bits=None
+    )
+    accepted = factory.accept((("client_max_window_bits", None),))
+    assert accepted is not None
+    assert accepted[0] == ()
+    extension = accepted[1]
+    assert isinstance(extension, PerMessageDeflate)
+    assert extension.local_max_window_bits == extension.remote_max_window_bits == 15
+
+
+def test_server_configured_no_context_takeover() -> None:
+    factory = ServerPerMessageDeflateFactory(
+        server_no_context_takeover=True, client_no_context_takeover=True
+    )
+    accepted = factory.accept(())
+    assert accepted is not None
+    assert accepted[0][:2] == (
+        ("server_no_context_takeover", None),
+        ("client_no_context_takeover", None),
+    )
+
+
+def test_server_takes_the_first_acceptable_offer() -> None:
+    client = ClientConnection("ws://example.com/")
+    del client
+    server = ServerConnection(extensions=[ServerPerMessageDeflateFactory()])
+    server.receive_data(
+        b"GET / HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+        b"Sec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=99, "
+        b"permessage-deflate; client_max_window_bits=10, permessage-deflate\r\n\r\n"
+    )
+    list(server.events())
+    server.accept()
+    head = server.data_to_send()
+    assert (
+        b"Sec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=12; "
+        b"client_max_window_bits=10\r\n" in head
+    )
+
+
+@pytest.mark.parametrize("bits", [7, 16, True])
+def test_factory_arguments_checked(bits: Any) -> None:
+    with pytest.raises(ValueError, match="8 to 15"):
+        ServerPerMessageDeflateFactory(server_max_window_bits=bits)
+    with pytest.raises(ValueError, match="8 to 15"):
+        PerMessageDeflate(local_max_window_bits=bits if bits is not True else 99)
+
+
+# -- negotiation: client ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("options", "offer"),
+    [
+        ({}, (("client_max_window_bits", None),)),
+        ({"client_max_window_bits": None}, ()),
+        ({"client_max_window_bits": False}, ()),
+        ({"client_max_window_bits": 10}, (("client_max_window_bits", "10"),)),
+        (
+            {
+                "server_no_context_takeover": True,
+                "client_no_context_takeover": True,
+                "server_max_window_bits": 9,
+            },
+            (
+                ("server_no_context_takeover", None),
+                ("client_no_context_takeover", None),
+                ("server_max_window_bits", "9"),
+                ("client_max_window_bits", None),
+            ),
+        ),
+    ],
+)
+def test_client_offer(options: dict[str, Any], offer: P) -> None:
+    assert ClientPerMessageDeflateFactory(**options).offer() == offer
+
+
+@pytest.mark.parametrize(
+    ("options", "response", "local", "remote"),
+    [
+        ({}, (), 15, 15),
+        ({}, (("server_max_window_bits", "10"),), 15, 10),
+        ({}, (("client_max_window_bits", "9"),), 9, 15),
+        ({"client_max_window_bits": 10}, (), 10, 15),
+        ({"client_max_window_bits": 10}, (("client_max_window_bits", "8"),), 8, 15),
+        ({"server_max_window_bits": 10}, (("server_max_window_bits", "9"),), 15, 9),
+        ({}, (("server_no_context_takeover", None), ("client_no_context_takeover", None)), 15, 15),
+    ],
+)
+def test_client_accepts(options: dict[str, Any], response: P, local: int, remote: int) -> None:
+    extension = ClientPerMessageDeflateFactory(**options).accept(response)
+    assert isinstance(extension, PerMessageDeflate)
+    assert (extension.local_max_window_bits, extension.remote_max_window_bits) == (local, remote)
+    names = [name for name, _ in response]
+    assert extension.local_no_context_takeover == ("client_no_context_takeover" in names)
+    assert extension.remote_no_context_takeover == ("server_no_context_takeover" in names)
+
+
+@pytest.mark.parametrize(
+    ("options", "response"),
+    [
+        ({}, (("unknown", None),)),
+        ({}, (("server_max_window_bits", "10"), ("server_max_window_bits", "10"))),
+        ({}, (("server_max_window_bits", "7"),)),
+        ({}, (("server_max_window_bits", None),)),
+        ({}, (("client_max_window_bits", None),)),
+        ({"client_max_window_bits": None}, (("client_max_window_bits", "10"),)),
+        ({"client_max_window_bits": 10}, (("client_max_window_bits", "11"),)),
+        ({"server_max_window_bits": 10}, ()),
+        ({"server_max_window_bits": 10}, (("server_max_window_bits", "11"),)),
+        ({"server_no_context_takeover": True}, ()),
+        ({}, (("client_no_context_takeover", "1"),)),
+    ],
+)
+def test_client_refuses(options: dict[str, Any], response: P) -> None:
+    with pytest.raises(HandshakeError) as info:
+        ClientPerMessageDeflateFactory(**options).accept(response)
+    assert info.value.status == 101
+
+
+def test_client_refusal_fails_the_handshake() -> None:
+    client = ClientConnection(
+        "ws://example.com/",
+        extensions=[ClientPerMessageDeflateFactory(client_max_window_bits=None)],
+    )
+    server = ServerConnection(extensions=[ServerPerMessageDeflateFactory()])
+    transfer(client, server)
+    server.accept()
+    head = server.data_to_send().replace(b"server_max_window_bits=12", b"client_max_window_bits=12")
+    client.receive_data(head)
+    events = list(client.events())
+    assert isinstance(events[0], HandshakeFailed)
+
+
+@pytest.mark.parametrize("version", [8, 7])
+def test_not_negotiated_before_version_13(version: Any) -> None:
+    client, server = open_pair(
+        version,
+        client_options={"extensions": [ClientPerMessageDeflateFactory()]},
+        server_options={"extensions": [ServerPerMessageDeflateFactory()]},
+    )
+    assert client.extensions == server.extensions == ()
+    client.send_text("plain")
+    assert messages(transfer(client, server)) == ["plain"]
+
+
+def test_server_ignores_an_offer_on_version_8() -> None:
+    server = ServerConnection(extensions=[ServerPerMessageDeflateFactory()])
+    server.receive_data(
+        b"GET / HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n"
+        b"Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n"
+    )
+    list(server.events())
+    server.accept()
+    assert b"Sec-WebSocket-Extensions" not in server.data_to_send()
+    assert server.extensions == ()
+
+
+# -- round trips --------------------------------------------------------------------------
+
+SIZES = [0, 1, 100, 4096, 70000, 2**20]
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("kind", ["zeros", "text", "random"])
+@pytest.mark.parametrize("takeover", [True, False])
+def test_round_trip(size: int, kind: str, takeover: bool) -> None:
+    options = {
+        "server_no_context_takeover": not takeover,
+        "client_no_context_takeover": not takeover,
+    }
+    client, server = deflate_pair(options, options)
+    if kind == "zeros":
+        data = bytes(size)
+    elif kind == "random":
+        data = os.urandom(size)
+    else:
+        data = (b"The quick brown fox " * (size // 20 + 1))[:size]
+    for _ in range(3):  # several messages: the context is kept, or reset, between them
+        client.send_binary(data)
+        assert messages(transfer(client, server)) == [data]
+        server.send_binary(data)
+        assert messages(transfer(server, client)) == [data]
+    if kind == "zeros" and size >= 4096:
+        client.send_binary(data)
+        assert len(client.data_to_send()) < size // 10
+
+
+def test_text_and_fragments() -> None:
+    client, server = deflate_pair()
+    for pieces in (["a", "b", "c"], ["", "", ""], ["é" * 1000, "", "ü" * 5]):
+        for piece in pieces[:-1]:
+            client.send_text(piece, final=False)
+        client.send_text(pieces[-1])
+        wire = client.data_to_send()
+        assert wire[0] == 0x41  # RSV1 on the first frame, no FIN
+        server.receive_data(wire)
+        assert messages(list(server.events())) == ["".join(pieces)]
+
+
+def test_continuations_carry_no_rsv1() -> None:
+    extension = PerMessageDeflate()
+    assert extension.encode(1, b"abc", False)[0] == 0x40
+    assert extension.encode(0, b"def", False)[0] == 0
+    assert extension.encode(0, b"", True)[0] == 0
+
+
+def test_threshold_sends_short_messages_uncompressed() -> None:
+    client, server = deflate_pair({"compress_threshold": 10}, {"compress_threshold": 10})
+    client.send_binary(b"short")
+    wire = client.data_to_send()
+    assert wire[0] == 0x82
+    server.receive_data(wire)
+    assert messages(list(server.events())) == [b"short"]
+    client.send_binary(b"long enough to compress")
+    wire = client.data_to_send()
+    assert wire[0] == 0xC2
+    server.receive_data(wire)
+    assert messages(list(server.events())) == [b"long enough to compress"]
+
+
+def test_window_bits_8_interoperates() -> None:
+    client, server = deflate_pair(
+        {"client_max_window_bits": 8, "server_max_window_bits": 8},
+        {"server_max_window_bits": 8, "client_max_window_bits": 8},
+    )
+    # Distances beyond 256 bytes would break an 8-bit decompressor.
+    data = os.urandom(300) * 20
+    strict = zlib.decompressobj(wbits=-8)
+    client.send_binary(data)
+    wire = client.data_to_send()
+    assert client.extensions[0].local_max_window_bits == 8  # type: ignore[attr-defined]
+    compressed = PerMessageDeflate(local_max_window_bits=8).encode(2, data, True)[1]
+    assert strict.decompress(compressed + b"\x00\x00\xff\xff") == data
+    server.receive_data(wire)
+    assert messages(list(server.events())) == [data]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    messages_in=st.lists(
+        st.tuples(st.binary(max_size=3000), st.lists(st.integers(0, 3000), max_size=4)),
+        min_size=1,
+        max_size=4,
+    ),
+    chunk=st.integers(1, 500),
+    takeover=st.booleans(),
+    threshold=st.integers(0, 50),
+)
+def test_any_message_any_fragmentation_any_chunking(
+    messages_in: list[tuple[bytes, list[int]]], chunk: int, takeover: bool, threshold: int
+) -> None:
+    options = {"client_no_context_takeover": not takeover, "compress_threshold": threshold}
+    client, server = deflate_pair(options, {"compress_threshold": threshold})
+    for data, cuts in messages_in:
+        points = sorted({min(cut, len(data)) for cut in cuts})
+        start = 0
+        for point in points:
+            client.send_binary(data[start:point], final=False)
+            start = point
+        client.send_binary(data[start:])
+    wire = client.data_to_send()
+    received: list[Event] = []
+    for i in range(0, len(wire), chunk):
+        server.receive_data(wire[i : i + chunk])
+        received.extend(server.events())
+    assert messages(received) == [data for data, _ in messages_in]
+
+
+# -- failures -----------------------------------------------------------------------------
+
+
+def failure(server: ServerConnection, wire: bytes) -> Close:
+    server.receive_data(wire)
+    events = list(server.events())
+    assert isinstance(events[-1], Close), events
+    return events[-1]
+
+
+def test_rsv1_on_a_control_frame() -> None:
+    _, server = deflate_pair()
+    wire = serialize_frame(0x9, b"", fin=True, rsv=0x40, mask_key=KEY)
+    assert failure(server, wire).code == 1002
+
+
+def test_rsv1_on_a_continuation() -> None:
+    _, server = deflate_pair()
+    first = PerMessageDeflate().encode(2, b"abc", False)[1]
+    wire = serialize_frame(2, first, fin=False, rsv=0x40, mask_key=KEY)
+    wire += serialize_frame(0, b"\x00", fin=True, rsv=0x40, mask_key=KEY)
+    assert failure(server, wire).code == 1002
+
+
+def test_rsv2_is_still_refused() -> None:
+    _, server = deflate_pair()
+    assert failure(server, serialize_frame(2, b"x", fin=True, rsv=0x20, mask_key=KEY)).code == 1002
+
+
+def test_corrupt_compressed_data_is_1002() -> None:
+    _, server = deflate_pair()
+    wire = serialize_frame(2, b"\xff\xff\xff\xff", fin=True, rsv=0x40, mask_key=KEY)
+    assert failure(server, wire).code == 1002
+
+
+def test_decode_raises_protocol_error() -> None:
+    with pytest.raises(ProtocolError):
+        PerMessageDeflate().decode(2, 0x40, b"\xff\xff\xff", True)
+
+
+def test_uncompressed_message_over_the_limit() -> None:
+    _, server = deflate_pair(max_message_size=1000)
+    assert failure(server, serialize_frame(2, bytes(1001), fin=True, mask_key=KEY)).code == 1009
+
+
+def test_announced_frame_far_over_the_limit() -> None:
+    _, server = deflate_pair(max_message_size=1000)
+    header = serialize_frame(2, bytes(200000), fin=True, rsv=0x40, mask_key=KEY)[:14]
+    assert failure(server, header).code == 1009
+
+
+def _bomb(size: int) -> bytes:
+    """``size`` zero bytes deflated as one message, built in 1 MiB steps."""
+    encoder = zlib.compressobj(wbits=-15)
+    block = bytes(2**20)
+    parts = [encoder.compress(block) for _ in range(size // len(block))]
+    parts.append(encoder.flush(zlib.Z_SYNC_FLUSH))
+    return b"".join(parts)[:-4]
+
+
+def test_bomb_fails_with_1009_and_bounded_memory() -> None:
+    limit = 2**20
+    compressed = _bomb(256 * 2**20)
+    assert len(compressed) < 2**20
+    wire = serialize_frame(2, compressed, fin=True, rsv=0x40, mask_key=KEY)
+    _, server = deflate_pair(max_message_size=limit)
+    del compressed
+    tracemalloc.start()
+    try:
+        for i in range(0, len(wire), 65536):
+            server.receive_data(wire[i : i + 65536])
+        events = list(server.events())
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert isinstance(events[-1], Close)
+    assert events[-1].code == 1009
+    assert peak <= 2 * limit, peak
+
+
+def test_bomb_in_fragments() -> None:
+    limit = 2**20
+    compressed = _bomb(8 * 2**20)
+    third = len(compressed) // 3
+    wire = serialize_frame(2, compressed[:third], fin=False, rsv=0x40, mask_key=KEY)
+    wire += serialize_frame(0, compressed[third:], fin=True, mask_key=KEY)
+    _, server = deflate_pair(max_message_size=limit)
+    assert failure(server, wire).code == 1009
+
+
+def test_message_at_the_limit_passes() -> None:
+    limit = 100000
+    client, server = deflate_pair(max_message_size=limit)
+    data = os.urandom(limit)  # incompressible: a little larger on the wire
+    client.send_binary(data)
+    assert messages(transfer(client, server)) == [data]
+    client.send_binary(data + b"!")
+    assert failure(server, client.data_to_send()).code == 1009
+
+
+def test_bomb_on_version_8_style_codec_uses_1004() -> None:
+    from wsproto_core.codec.rfc6455 import Rfc6455Codec
+
+    codec = Rfc6455Codec(
+        client=False, version=8, max_message_size=1000, extensions=[PerMessageDeflate()]
+    )
+    wire = serialize_frame(2, _bomb(2**20), fin=True, rsv=0x40, mask_key=KEY)
+    with pytest.raises(ProtocolError) as info:
+        codec.receive(wire, [])
+    assert info.value.close_code == 1004
+
+
+def test_decoder_dropped_without_context_takeover() -> None:
+    extension = PerMessageDeflate(remote_no_context_takeover=True)
+    sender = PerMessageDeflate(local_no_context_takeover=True)
+    for _ in range(2):
+        rsv, data = sender.encode(1, b"hello hello", True)
+        assert extension.decode(1, rsv, data, True) == b"hello hello"
+        assert extension._decoder is None
+        assert sender._encoder is None
