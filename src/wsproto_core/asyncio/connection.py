@@ -182,7 +182,12 @@ class WebSocket(asyncio.Protocol):
                 self._recv_waiter = None
         messages = self._messages
         message = messages.popleft()
-        if Hold.QUEUE in self._session.holds and len(messages) <= self._max_queue // 2:
+        # The flag test is the cheap one: recv() runs for every message.
+        if (
+            self._reading_paused
+            and len(messages) <= self._max_queue // 2
+            and Hold.QUEUE in self._session.holds
+        ):
             self._release_reading(Hold.QUEUE)
         return message
 
