@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import tracemalloc
 
 import pytest
 from asyncio_helpers import RawClient, async_test, until
@@ -322,6 +323,43 @@ async def test_send_holds_the_write_buffer_flat_against_a_slow_reader() -> None:
 
 
 @async_test
+async def test_compressed_messages_wait_compressed_while_the_queue_is_full() -> None:
+    """300 messages of 1 MiB of zeros, about 1 KiB each on the wire, to a server that
+    does not read yet: at most the queue is inflated, never a whole read of them
+    (about 256 of them, 256 MiB, before the core's decode budget); all arrive after."""
+    count, size = 300, 2**20
+    go = asyncio.Event()
+    holder: list[WebSocket] = []
+    received: list[bytes] = []
+
+    async def late_reader(ws: WebSocket) -> None:
+        holder.append(ws)
+        await go.wait()
+        received.extend([await ws.recv() for _ in range(count)])  # type: ignore[misc]
+
+    server = await serve(late_reader, port=0, max_queue=4, max_message_size=size)
+    async with server, connect(url(server)) as ws:
+        assert [e.name for e in ws.extensions] == ["permessage-deflate"]
+        tracemalloc.start()
+        try:
+            for index in range(count):
+                await ws.send(index.to_bytes(2, "big") + bytes(size - 2))
+            # Paused: the server took a read (up to 256 KiB: about 250 of the messages)
+            # and handled what it decoded of it.
+            await until(lambda: holder and holder[0]._reading_paused)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert len(holder[0]._messages or ()) <= 4
+        # The queue (4 MiB), a message being inflated and the compressed bytes: not 256 MiB.
+        assert peak < 24 * size, f"peak {peak / size:.1f} MiB"
+        go.set()
+        await until(lambda: len(received) == count)
+    assert [int.from_bytes(m[:2], "big") for m in received] == list(range(count))
+    assert all(len(m) == size and not any(m[2:]) for m in received)
+
+
+@async_test
 async def test_reading_pauses_when_the_receive_queue_is_full() -> None:
     started = asyncio.Event()
     holder: list[WebSocket] = []
@@ -332,7 +370,9 @@ async def test_reading_pauses_when_the_receive_queue_is_full() -> None:
         await asyncio.sleep(10)
 
     server = await serve(idle, port=0, max_queue=4, close_timeout=0.1)
-    async with server, connect(url(server), close_timeout=0.1) as ws:
+    # Uncompressed: 5 MB of messages fill the kernel's buffers (see the test below for
+    # compressed ones).
+    async with server, connect(url(server), close_timeout=0.1, compression=None) as ws:
         await started.wait()
 
         async def flood() -> None:

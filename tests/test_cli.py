@@ -21,6 +21,7 @@ from asyncio_helpers import async_test
 
 from wsproto_core.__main__ import _parser, main
 from wsproto_core.asyncio import ConnectionClosedOK, HandshakeRejected, connect
+from wsproto_core.extensions import PerMessageDeflate
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -70,6 +71,18 @@ class ServeProcess:
         return self.process.returncode, err
 
 
+@contextmanager
+def closing_serve(*options: str) -> Iterator[ServeProcess]:
+    """``serve --port 0 OPTIONS`` for the block, killed after it if still running."""
+    proc = ServeProcess(*options)
+    try:
+        yield proc
+    finally:
+        if proc.process.poll() is None:
+            proc.process.kill()
+            proc.process.communicate()
+
+
 @pytest.fixture(params=["asyncio", "threads"])
 def server(request: pytest.FixtureRequest) -> Iterator[ServeProcess]:
     proc = ServeProcess(*(["--threads"] if request.param == "threads" else []))
@@ -93,10 +106,10 @@ def _default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def connect_process(url: str) -> tuple[subprocess.Popen[str], str]:
+def connect_process(url: str, *options: str) -> tuple[subprocess.Popen[str], str]:
     """Start ``connect URL`` with stdin left open; return it once it printed its first line."""
     process = subprocess.Popen(
-        [*PYTHON, "connect", url],
+        [*PYTHON, "connect", *options, url],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -177,6 +190,45 @@ async def test_serve_echoes(server: ServeProcess) -> None:
         assert await ws.recv() == "hi"
         await ws.send(b"\x01")
         assert await ws.recv() == b"\x01"
+
+
+@async_test
+async def test_serve_agrees_permessage_deflate_by_default(server: ServeProcess) -> None:
+    async with connect(server.url("/echo")) as ws:
+        assert [type(e) for e in ws.extensions] == [PerMessageDeflate]
+        # The defaults: a 4 KiB window each way (the client offered client_max_window_bits).
+        assert ws.extensions[0].local_max_window_bits == 12
+        assert ws.extensions[0].remote_max_window_bits == 12
+        await ws.send("x" * 10_000)
+        assert await ws.recv() == "x" * 10_000
+
+
+@async_test
+async def test_serve_tunes_compression_from_its_options() -> None:
+    options = ("--compression-window-bits", "9", "--compression-level", "1")
+    with closing_serve(*options) as proc:
+        async with connect(proc.url("/echo")) as ws:
+            (deflate,) = ws.extensions
+            assert isinstance(deflate, PerMessageDeflate)
+            assert (deflate.local_max_window_bits, deflate.remote_max_window_bits) == (9, 9)
+            await ws.send(b"\0" * 100_000)
+            assert await ws.recv() == b"\0" * 100_000
+
+
+@pytest.mark.parametrize("flavour", [(), ("--threads",)], ids=["asyncio", "threads"])
+def test_serve_no_compression_agrees_no_extension(flavour: tuple[str, ...]) -> None:
+    with closing_serve("--no-compression", *flavour) as proc:
+        client, first = connect_process(proc.url("/echo"))
+        assert first == "connected (version 13, subprotocol None, extensions None)\n"
+        client.send_signal(signal.SIGINT)
+        assert finish(client)[0] == 130
+
+
+def test_connect_no_compression_offers_none(server: ServeProcess) -> None:
+    client, first = connect_process(server.url("/echo"), "--no-compression")
+    assert first == "connected (version 13, subprotocol None, extensions None)\n"
+    client.send_signal(signal.SIGINT)
+    assert finish(client)[0] == 130
 
 
 @async_test
@@ -378,6 +430,18 @@ def test_serve_with_a_file_that_is_not_a_certificate_says_so(tmp_path: Path) -> 
             "port out of range 0-65535",
         ),
         (["serve", "--port", "70000"], "argument --port: port 70000 is out of range 0-65535"),
+        (
+            ["serve", "--compression-level", "10"],
+            "argument --compression-level: expected -1 to 9, got '10'",
+        ),
+        (
+            ["serve", "--compression-window-bits", "7"],
+            "argument --compression-window-bits: expected 8 to 15, got '7'",
+        ),
+        (
+            ["serve", "--compression-mem-level", "x"],
+            "argument --compression-mem-level: expected 1 to 9, got 'x'",
+        ),
         (["serve", "--port", "-1"], "argument --port: port -1 is out of range 0-65535"),
         (
             ["serve", "--threads", "--port", "70000"],
@@ -570,7 +634,7 @@ def test_connect_gives_up_on_a_server_that_never_answers(
 
 def test_connect_ends_when_the_server_closes_first(server: ServeProcess) -> None:
     client, first = connect_process(server.url("/echo"))
-    assert first == "connected (version 13, subprotocol None)\n"
+    assert first == "connected (version 13, subprotocol None, extensions permessage-deflate)\n"
     server.terminate()  # closes every client with 1001
     status, err = finish(client)
     assert status == 0, err
@@ -579,7 +643,7 @@ def test_connect_ends_when_the_server_closes_first(server: ServeProcess) -> None
 
 def test_connect_exits_quietly_on_ctrl_c(server: ServeProcess) -> None:
     client, first = connect_process(server.url("/echo"))
-    assert first == "connected (version 13, subprotocol None)\n"
+    assert first == "connected (version 13, subprotocol None, extensions permessage-deflate)\n"
     client.send_signal(signal.SIGINT)
     status, err = finish(client)
     assert status == 130

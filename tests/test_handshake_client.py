@@ -174,7 +174,6 @@ def test_hixie75_request_has_no_keys() -> None:
     [
         ({"version": 12}, "unsupported"),
         ({"version": "hixie-76", "subprotocols": ["a", "b"]}, "single subprotocol"),
-        ({"version": "hixie-75", "extensions": [DummyFactory()]}, "no extensions"),
         ({"subprotocols": ["a b"]}, "not a token"),
         ({"extra_headers": [("X", "a\r\nb")]}, "invalid request header"),
         ({"origin": "http://\u20ac"}, "latin-1"),
@@ -183,6 +182,17 @@ def test_hixie75_request_has_no_keys() -> None:
 def test_unusable_argument_raises(options: dict[str, object], match: str) -> None:
     with pytest.raises(HandshakeArgumentError, match=match):
         client(**options)
+
+
+@pytest.mark.parametrize("version", ["hixie-76", "hixie-75", 8, 7])
+def test_extensions_are_offered_only_in_the_versions_their_factory_lists(
+    version: ProtocolVersion,
+) -> None:
+    factory = DummyFactory()
+    factory.versions = (13,)
+    request = client(version=version, extensions=[factory]).request
+    assert b"Extensions" not in request
+    assert b"Sec-WebSocket-Extensions: x-dummy; a=1" in client(extensions=[factory]).request
 
 
 # -- accepting the response -------------------------------------------------------------------

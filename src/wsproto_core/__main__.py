@@ -38,11 +38,12 @@ from .handshake.uri import parse_uri
 from .versions import SUPPORTED_VERSIONS
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
     from multiprocessing.synchronize import Event as ProcessEvent
 
     from .asyncio import ClientWebSocket
     from .events import Event
+    from .extensions.compression import ServerCompression
     from .handlers import Router
 
 __all__ = ["main"]
@@ -161,6 +162,21 @@ def _count(text: str) -> int:
     return value
 
 
+def _ranged(low: int, high: int) -> Callable[[str], int]:
+    """An argument type: a whole number from ``low`` to ``high``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = low - 1
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"expected {low} to {high}, got {text!r}")
+        return value
+
+    return parse
+
+
 def _default_max_connections() -> int:
     """The open-file limit less :data:`FD_RESERVE`; 0 (no limit) where there is none."""
     try:
@@ -225,6 +241,21 @@ def _listen_failure(host: str, port: int, exc: OSError) -> _Failure:
     return _Failure(f"cannot listen on {_netloc(host, port)}: {_os_reason(exc)}")
 
 
+def _compression(args: argparse.Namespace) -> ServerCompression:
+    """``serve``'s compression options as the servers' ``compression`` argument."""
+    if args.no_compression:
+        return None
+    from .extensions import ServerPerMessageDeflateFactory
+
+    return ServerPerMessageDeflateFactory(
+        server_max_window_bits=args.compression_window_bits,
+        client_max_window_bits=args.compression_window_bits,
+        compress_threshold=args.compression_threshold,
+        compression_level=args.compression_level,
+        mem_level=args.compression_mem_level,
+    )
+
+
 def _router(args: argparse.Namespace) -> Router:
     from .examples import demo_router
 
@@ -260,6 +291,7 @@ async def _serve_asyncio(
         ssl=context,
         reuse_port=ready is not None,
         max_connections=args.max_connections or None,
+        compression=_compression(args),
     )
     try:
         await server.start()
@@ -284,6 +316,7 @@ def _serve_threads(args: argparse.Namespace, context: ssl.SSLContext | None) -> 
             args.port,
             ssl=context,
             max_connections=args.max_connections or None,
+            compression=_compression(args),
         )
     except OSError as exc:
         raise _listen_failure(args.host, args.port, exc) from exc
@@ -381,6 +414,7 @@ async def _open(args: argparse.Namespace) -> ClientWebSocket:
             origin=args.origin,
             version=_VERSIONS[args.version],
             open_timeout=OPEN_TIMEOUT,
+            compression=None if args.no_compression else "deflate",
         )
     except HandshakeArgumentError as exc:
         raise _Failure(str(exc), 2) from exc
@@ -461,8 +495,11 @@ async def _session(ws: ClientWebSocket) -> None:
 
 async def _connect(args: argparse.Namespace) -> int:
     ws = await _open(args)
+    extensions = ", ".join(extension.name for extension in ws.extensions) or None
     print(
-        f"connected (version {ws.protocol_version}, subprotocol {ws.subprotocol})", file=sys.stderr
+        f"connected (version {ws.protocol_version}, subprotocol {ws.subprotocol}, "
+        f"extensions {extensions})",
+        file=sys.stderr,
     )
     try:
         await _session(ws)
@@ -557,6 +594,45 @@ other: the opening handshake, a text and a binary message, a ping and its pong,
 and the closing handshake."""
 
 
+def _compression_arguments(serve: argparse.ArgumentParser) -> None:
+    group = serve.add_argument_group(
+        "compression", "permessage-deflate (RFC 7692), agreed with version 13 clients that offer it"
+    )
+    group.add_argument(
+        "--no-compression", action="store_true", help="never agree permessage-deflate"
+    )
+    group.add_argument(
+        "--compression-level",
+        type=_ranged(-1, 9),
+        default=-1,
+        metavar="N",
+        help="zlib's compression level, 0-9; -1 for zlib's default, 6 (default: %(default)s)",
+    )
+    group.add_argument(
+        "--compression-mem-level",
+        type=_ranged(1, 9),
+        default=5,
+        metavar="N",
+        help="zlib's memLevel, 1-9: the compressor's memory besides its window "
+        "(default: %(default)s)",
+    )
+    group.add_argument(
+        "--compression-window-bits",
+        type=_ranged(8, 15),
+        default=12,
+        metavar="N",
+        help="the largest LZ77 window, 2^N bytes, for both directions (when the client "
+        "allows it); 8-15 (default: %(default)s)",
+    )
+    group.add_argument(
+        "--compression-threshold",
+        type=_count,
+        default=0,
+        metavar="BYTES",
+        help="send messages shorter than this uncompressed (default: %(default)s)",
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     raw = argparse.RawDescriptionHelpFormatter
     parser = _Parser(prog=PROG, description=_DESCRIPTION, epilog=_EPILOG, formatter_class=raw)
@@ -618,6 +694,7 @@ def _parser() -> argparse.ArgumentParser:
         help="serve wss:// (and the pages over https://) with this PEM certificate chain",
     )
     serve.add_argument("--tls-key", metavar="FILE", help="the PEM private key of --tls-cert")
+    _compression_arguments(serve)
 
     connect = commands.add_parser(
         "connect", help="talk to a WebSocket server from the terminal", description=_CONNECT
@@ -641,6 +718,11 @@ def _parser() -> argparse.ArgumentParser:
         choices=_VERSIONS,
         help="the protocol: RFC 6455 (13), its drafts 8 and 7, or a hixie draft "
         "(default: %(default)s)",
+    )
+    connect.add_argument(
+        "--no-compression",
+        action="store_true",
+        help="do not offer permessage-deflate (offered by default, version 13 only)",
     )
 
     demo = commands.add_parser(

@@ -108,6 +108,7 @@ class Connection:
     __slots__ = (
         "_close_sent",
         "_codec",
+        "_eof_behind",
         "_events",
         "_extensions",
         "_failed",
@@ -149,6 +150,8 @@ class Connection:
         self._should_close = False
         # Events not yet yielded, in order; events() pops them and applies their effects.
         self._events: deque[Event] = deque()
+        # The peer's EOF came after frames the codec has not parsed yet (see _resume).
+        self._eof_behind = False
         self._out: list[bytes] = []
         self._codec: Codec | None = None
         self._version: ProtocolVersion | None = None
@@ -280,14 +283,20 @@ class Connection:
         """
         queue = self._events
         popleft = queue.popleft
-        while queue:
-            event = popleft()
-            kind = type(event)
-            if kind is Ping:
-                self._answer_ping(event)  # type: ignore[arg-type]
-            elif kind is Close:
-                self._act_on_close(event)  # type: ignore[arg-type]
-            yield event
+        while True:
+            while queue:
+                event = popleft()
+                kind = type(event)
+                if kind is Ping:
+                    self._answer_ping(event)  # type: ignore[arg-type]
+                elif kind is Close:
+                    self._act_on_close(event)  # type: ignore[arg-type]
+                yield event
+            # Frames the codec left in its buffer at its decode budget: parsed only now
+            # that the application took the events before them.
+            codec = self._codec
+            if codec is None or not codec.pending or not self._resume(codec):
+                return
 
     def data_to_send(self) -> bytes:
         """Return every byte owed to the peer, automatic replies included, and forget them."""
@@ -381,7 +390,21 @@ class Connection:
             elif self._phase is Phase.FAILING:
                 self._to(Trigger.CLOSE_RECEIVED)
 
+    def _resume(self, codec: Codec) -> bool:
+        """Parse the frames the codec left buffered, and the EOF behind them; any events?"""
+        if self._state is not _OPEN and self._state is not _CLOSING:
+            return False  # closed meanwhile (expire()): they no longer count
+        self._receive_frames(codec, b"")
+        if self._eof_behind and not codec.pending:
+            self._eof_behind = False
+            self._receive_eof()
+        return bool(self._events)
+
     def _receive_eof(self) -> None:
+        codec = self._codec
+        if codec is not None and codec.pending and not self._failed:
+            self._eof_behind = True  # the stream ended after frames not parsed yet
+            return
         self._peer_done = True
         if self.pending_close is not None:
             return  # acted on, the stream closed too, when events() yields it

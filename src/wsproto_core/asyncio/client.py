@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from ..connection import ClientConnection
 from ..errors import HandshakeRejected, InvalidHandshake
 from ..events import Accept, HandshakeFailed, Reject
+from ..extensions.compression import ClientCompression, client_extensions
 from ..handlers import DEFAULT_MAX_MESSAGE_SIZE
 from ..handshake.uri import parse_uri
 from .connection import WebSocket, logger
@@ -177,6 +178,7 @@ def connect(
     max_queue: int = 16,
     write_limit: int = 64 * 1024,
     max_message_size: int | None = DEFAULT_MAX_MESSAGE_SIZE,
+    compression: ClientCompression = "deflate",
 ) -> Connect:
     """Connect to a WebSocket server.
 
@@ -194,6 +196,10 @@ def connect(
         max_queue: Received messages waiting for ``recv`` before reading pauses.
         write_limit: The transport buffer's high-water mark, in bytes.
         max_message_size: Largest message accepted (``None``: no limit).
+        compression: ``"deflate"`` (the default): offer permessage-deflate
+            (RFC 7692); ``None``: offer no compression; a
+            :class:`~wsproto_core.extensions.ClientPerMessageDeflateFactory` to
+            tune the offer. Version 13 only.
 
     Returns:
         A :class:`Connect`: ``await`` it for a
@@ -202,8 +208,10 @@ def connect(
 
     Raises:
         InvalidURI: ``url`` is not a WebSocket URL.
+        ValueError: ``compression`` is not one of its documented values.
     """
     conn_options: dict[str, Any] = {
+        "extensions": client_extensions(compression),
         "subprotocols": tuple(subprotocols),
         "origin": origin,
         "version": version,

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
     from ..connection import Connection
     from ..events import Event
+    from ..extensions import Extension
     from ..versions import ProtocolVersion
     from .options import Options
 
@@ -150,6 +151,11 @@ class WebSocket(asyncio.Protocol):
         return self._conn.protocol_version
 
     @property
+    def extensions(self) -> tuple[Extension, ...]:
+        """The extensions agreed in the handshake, e.g. permessage-deflate."""
+        return self._conn.extensions
+
+    @property
     def state(self) -> ConnectionState:
         """The connection state."""
         return self._conn.state
@@ -189,6 +195,8 @@ class WebSocket(asyncio.Protocol):
             and Hold.QUEUE in self._session.holds
         ):
             self._release_reading(Hold.QUEUE)
+            if not self._session.holds and self._transport is not None:
+                self._process()  # the events left when the queue filled
         return message
 
     def __aiter__(self) -> AsyncIterator[str | bytes]:
@@ -432,8 +440,11 @@ class WebSocket(asyncio.Protocol):
                 if kind is not TextMessage and kind is not BytesMessage:
                     # Handling it may have fed the connection more (accept() does).
                     failing = conn.pending_close is not None
-                if (failing and self._holding()) or self._writing_paused:
-                    break  # resume_writing() goes on
+                # Reading held (the transport's buffer is full, or the application's
+                # queue): the events left wait in the connection, and the frames its
+                # codec has not parsed yet stay compressed. Releasing goes on.
+                if (failing and self._holding()) or self._reading_paused:
+                    break
         self._flush()
 
     def _holding(self) -> bool:

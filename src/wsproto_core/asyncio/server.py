@@ -23,6 +23,7 @@ from .._accept import REFUSAL_LINGER, UNAVAILABLE, AcceptFailures, Refusals
 from ..connection import ServerConnection
 from ..errors import ConnectionClosed
 from ..events import HandshakeFailed, HTTPRequest, Request
+from ..extensions.compression import ServerCompression, server_extensions
 from ..handlers import (
     DEFAULT_MAX_MESSAGE_SIZE,
     Handler,
@@ -304,8 +305,10 @@ class ServerWebSocket(WebSocket):
             if not backlog:
                 break
             callback, args = backlog.popleft()
-            if len(backlog) < self._max_queue // 2:
+            if len(backlog) < self._max_queue // 2 and Hold.APP in self._session.holds:
                 self._release_reading(Hold.APP)
+                if not self._session.holds and self._transport is not None:
+                    self._process()  # the events left when the backlog filled
             result = self._invoke(callback, args)
         self._runner = None
         if self._conn.pending_close is not None:
@@ -611,6 +614,7 @@ def serve(
     backlog: int = 1024,
     process_request: ProcessRequest | None = None,
     max_connections: int | None = None,
+    compression: ServerCompression = "deflate",
 ) -> Server:
     """Serve WebSocket connections on ``host:port``.
 
@@ -653,12 +657,18 @@ def serve(
             ``503 Service Unavailable`` with ``Retry-After`` and closed. ``None``
             (the default): no limit, as in ``websockets``; running out of file
             descriptors then pauses accepting until connections end.
+        compression: ``"deflate"`` (the default): agree permessage-deflate
+            (RFC 7692) with clients that offer it; ``None``: never compress; a
+            :class:`~wsproto_core.extensions.ServerPerMessageDeflateFactory` to
+            tune it (level, memory level, window bits, threshold). Version 13
+            connections only.
 
     Returns:
         The :class:`Server`, not yet listening until awaited or entered.
 
     Raises:
-        ValueError: ``max_connections`` is not positive.
+        ValueError: ``max_connections`` is not positive, or ``compression`` is not
+            one of its documented values.
     """
     if max_connections is not None and max_connections < 1:
         raise ValueError(f"max_connections must be positive or None, not {max_connections}")
@@ -672,7 +682,10 @@ def serve(
     )
     router: Router | None = None
     handler_fn: CoroutineHandler | None = None
-    conn_options: dict[str, Any] = {"secure": ssl is not None}
+    conn_options: dict[str, Any] = {
+        "secure": ssl is not None,
+        "extensions": server_extensions(compression),
+    }
     if isinstance(handler, Router):
         router = handler
     elif isinstance(handler, Handler):

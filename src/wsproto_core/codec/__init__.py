@@ -37,7 +37,9 @@ class Codec(ABC):
     def receive(self, data: bytes, events: MutableSequence[Event]) -> None:
         """Parse ``data`` (appended to whatever was buffered) and append events.
 
-        Every complete unit in the buffer is parsed in this one call. Events
+        Every complete unit in the buffer is parsed in this one call, unless the
+        codec stops at a budget of decoded bytes (see :attr:`pending`); with
+        ``data`` empty, it goes on where it stopped. Events
         produced are :class:`~wsproto_core.events.TextMessage`,
         :class:`~wsproto_core.events.BytesMessage`, :class:`~wsproto_core.events.Ping`,
         :class:`~wsproto_core.events.Pong` and, when the peer's close arrives,
@@ -48,6 +50,15 @@ class Codec(ABC):
             ProtocolError: The peer broke the protocol. The events that the bytes
                 before the bad one produced have been appended first, in order.
         """
+
+    @property
+    def pending(self) -> bool:
+        """Whether whole frames wait in the buffer, unparsed, when the last call stopped early.
+
+        A codec may stop a call once it has decoded a budget (inflating
+        extensions); ``receive(b"", events)`` goes on. ``False`` by default.
+        """
+        return False
 
     @property
     def draining(self) -> bool:

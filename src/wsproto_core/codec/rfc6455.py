@@ -59,7 +59,7 @@ if TYPE_CHECKING:
     from ..extensions import Extension
     from ..versions import ProtocolVersion
 
-__all__ = ["Rfc6455Codec"]
+__all__ = ["DECODE_BUDGET", "SKIP_LIMIT", "Rfc6455Codec"]
 
 _unpack_from = struct.unpack_from
 
@@ -71,6 +71,17 @@ _CLOSE = int(Opcode.CLOSE)
 _PING = int(Opcode.PING)
 _PONG = int(Opcode.PONG)
 
+
+DECODE_BUDGET = 256 * 1024
+"""The most bytes extensions decode in one call of ``receive()``, give or take one frame.
+
+Compressed frames inflate by up to about 1000:1 (RFC 7692), so a read of 256 KiB
+could become hundreds of messages of up to ``max_message_size`` each, all made before
+the application takes the first. The call stops after the frame that crosses this
+budget and leaves the rest in the buffer (:attr:`Rfc6455Codec.pending`); the
+connection goes on as the application takes the events. A read then costs about as
+much memory as when nothing is compressed (asyncio reads up to 256 KiB at a time).
+"""
 
 SKIP_LIMIT = 64 * 2**20
 """After a size failure, the most bytes of one frame the codec skips to stay in step.
@@ -151,6 +162,7 @@ class Rfc6455Codec(Codec):
 
     __slots__ = (
         "_buffer",
+        "_call_decoded",
         "_client",
         "_closed",
         "_decoder",
@@ -175,6 +187,7 @@ class Rfc6455Codec(Codec):
         "_message_opcode",
         "_message_size",
         "_message_text",
+        "_pending",
         "_rsv_allowed",
         "_send_opcode",
         "_settled",
@@ -239,6 +252,10 @@ class Rfc6455Codec(Codec):
             self._medium_second = self._mask_bit | 126
         self._buffer = bytearray()
         self._closed = False
+        # What the extensions decoded in this call of receive(), and whether it stopped
+        # at DECODE_BUDGET with frames left in the buffer.
+        self._call_decoded = 0
+        self._pending = False
         # After a failure that leaves the framing intact (a size limit, seen in a
         # header), frames are still read, and discarded, until the peer's close.
         self._draining = False
@@ -282,8 +299,10 @@ class Rfc6455Codec(Codec):
             PayloadTooBig: A message or frame is over the limit (1009; 1004
                 on versions 7 and 8).
         """
-        if self._closed or not data:
+        if self._closed or not (data or self._pending):
             return
+        self._pending = False
+        self._call_decoded = 0
         was_draining = self._draining
         try:
             if was_draining:
@@ -306,6 +325,17 @@ class Rfc6455Codec(Codec):
             self._draining = False
             self._buffer = bytearray()
             raise
+
+    @property
+    def pending(self) -> bool:
+        """Whether frames wait in the buffer because the last call decoded its budget.
+
+        With extensions, a call stops after the frame that takes what it decoded
+        past :data:`DECODE_BUDGET`: a read of compressed frames cannot become
+        more than that before the application has taken the events already made.
+        ``receive(b"", events)`` goes on.
+        """
+        return self._pending and not self._closed
 
     @property
     def draining(self) -> bool:
@@ -470,6 +500,13 @@ class Rfc6455Codec(Codec):
                 return  # a close frame: nothing after it is read
             pos = stop
             idle = not self._message_opcode
+            if self._call_decoded > DECODE_BUDGET:
+                self._pending = pos < end  # the rest waits for the next call
+                break
+        self._keep(buf, pos, end)
+
+    def _keep(self, buf: bytes | bytearray, pos: int, end: int) -> None:
+        """Keep what is left of ``buf`` from ``pos`` as the buffer."""
         if buf is self._buffer:
             del buf[:pos]
         elif pos < end:
@@ -850,6 +887,7 @@ class Rfc6455Codec(Codec):
         if max_message is not None and decoded > max_message:
             raise PayloadTooBig(decoded, max_message, self._too_big_code)
         self._message_decoded = decoded
+        self._call_decoded += len(data)
         return data
 
     # -- sending -----------------------------------------------------------------

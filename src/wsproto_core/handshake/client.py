@@ -105,7 +105,8 @@ class ClientHandshake:
             origin: The ``Origin`` to send (``Sec-WebSocket-Origin`` for versions 7 and 8).
             version: The protocol to speak: 13, 8, 7, ``"hixie-76"`` or ``"hixie-75"``.
             extra_headers: More request headers, written after ours.
-            extensions: The extensions to offer (RFC 6455 versions only).
+            extensions: The extensions to offer; each is offered only in a handshake
+                of a version its factory lists in ``versions`` (never hixie's).
             max_size: The most bytes the response headers, and a refusal's body, may take.
             random_bytes: The source of randomness for the keys (tests make it deterministic).
 
@@ -117,7 +118,9 @@ class ClientHandshake:
         if version not in SUPPORTED_VERSIONS:
             raise HandshakeArgumentError(f"unsupported protocol version {version!r}")
         self._offered = tuple(subprotocols)
-        self._factories = tuple(extensions)
+        # Only the extensions defined for this version are offered (RFC 7692: 13 only; the
+        # hixie drafts have none).
+        self._factories = tuple(f for f in extensions if version in f.versions)
         self._max_size = max_size
         self._expected_accept = ""
         self._answer = b""
@@ -137,8 +140,6 @@ class ClientHandshake:
         if known.hixie:
             if len(self._offered) > 1:
                 raise HandshakeArgumentError("the hixie drafts offer a single subprotocol")
-            if self._factories:
-                raise HandshakeArgumentError("the hixie drafts have no extensions")
             headers += [("Upgrade", "WebSocket"), ("Connection", "Upgrade")]
             if origin is not None:
                 headers.append(("Origin", origin))
@@ -167,8 +168,6 @@ class ClientHandshake:
                 headers.append((known.origin_header, origin))
             if self._offered:
                 headers.append(("Sec-WebSocket-Protocol", ", ".join(self._offered)))
-            # Only the extensions defined for this version are offered (RFC 7692: 13 only).
-            self._factories = tuple(f for f in self._factories if version in f.versions)
             if self._factories:
                 offers = [(factory.name, factory.offer()) for factory in self._factories]
                 headers.append(("Sec-WebSocket-Extensions", serialize_extensions(offers)))

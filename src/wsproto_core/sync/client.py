@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from ..connection import DEFAULT_MAX_MESSAGE_SIZE, ClientConnection
 from ..errors import HandshakeRejected, InvalidHandshake
 from ..events import Accept, HandshakeFailed, Reject
+from ..extensions.compression import ClientCompression, client_extensions
 from ..handshake.uri import parse_uri
 from .connection import Connection
 from .reader import handshake
@@ -45,6 +46,7 @@ def connect(
     ping_timeout: float | None = 20,
     max_queue: int | None = 16,
     max_message_size: int | None = DEFAULT_MAX_MESSAGE_SIZE,
+    compression: ClientCompression = "deflate",
 ) -> Connection:
     """Open a WebSocket connection to ``url`` and return it, handshake done.
 
@@ -63,9 +65,14 @@ def connect(
         ping_timeout: Seconds to wait for a keepalive pong before failing with 1011.
         max_queue: Received messages that may wait for ``recv()`` (``None``: no limit).
         max_message_size: Largest message accepted (``None``: no limit); 1009 beyond.
+        compression: ``"deflate"`` (the default): offer permessage-deflate
+            (RFC 7692); ``None``: offer no compression; a
+            :class:`~wsproto_core.extensions.ClientPerMessageDeflateFactory` to
+            tune the offer. Version 13 only.
 
     Raises:
         InvalidURI: ``url`` is not a WebSocket URL.
+        ValueError: ``compression`` is not one of its documented values.
         ValueError: ``ssl`` was given for a ``ws://`` URL.
         HandshakeRejected: The server answered with a status other than 101.
         InvalidHandshake: The server's answer was not a valid handshake.
@@ -79,6 +86,7 @@ def connect(
         version=version,
         extra_headers=extra_headers,
         max_message_size=max_message_size,
+        extensions=client_extensions(compression),
     )
     uri = parse_uri(url)
     if uri.secure and ssl is None:

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
     from ..errors import ConnectionClosed
     from ..events import Request
+    from ..extensions import Extension
     from ..versions import ProtocolVersion
 
 __all__ = ["Connection"]
@@ -79,6 +80,11 @@ class Connection(Reader):
     def protocol_version(self) -> ProtocolVersion | None:
         """The protocol spoken: 13, 8, 7, ``"hixie-76"`` or ``"hixie-75"``."""
         return self._protocol.protocol_version
+
+    @property
+    def extensions(self) -> tuple[Extension, ...]:
+        """The extensions agreed in the handshake, e.g. permessage-deflate."""
+        return self._protocol.extensions
 
     @property
     def state(self) -> ConnectionState:

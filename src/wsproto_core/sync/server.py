@@ -38,6 +38,7 @@ from .._accept import REFUSAL_LINGER, UNAVAILABLE, AcceptFailures, Refusals
 from ..connection import DEFAULT_MAX_MESSAGE_SIZE, ServerConnection
 from ..errors import ConnectionClosed
 from ..events import HTTPRequest, Request
+from ..extensions.compression import ServerCompression, server_extensions
 from ..handlers import (
     Handler,
     HandlerConnectionBase,
@@ -622,6 +623,7 @@ def serve(
     backlog: int = 128,
     max_connections: int | None = None,
     process_request: Callable[[Request], Response | None] | None = None,
+    compression: ServerCompression = "deflate",
 ) -> Server:
     """Listen on ``host``:``port`` and return the :class:`Server`; call ``serve_forever()`` next.
 
@@ -656,13 +658,20 @@ def serve(
             ``503 Service Unavailable`` with ``Retry-After`` and closed. ``None``
             (the default): no limit; running out of file descriptors or threads
             then pauses accepting until connections end.
+        compression: ``"deflate"`` (the default): agree permessage-deflate
+            (RFC 7692) with clients that offer it; ``None``: never compress; a
+            :class:`~wsproto_core.extensions.ServerPerMessageDeflateFactory` to
+            tune it (level, memory level, window bits, threshold). Version 13
+            connections only.
 
     Raises:
-        ValueError: ``max_connections`` is not positive.
+        ValueError: ``max_connections`` is not positive, or ``compression`` is not
+            one of its documented values.
     """
     if max_connections is not None and max_connections < 1:
         raise ValueError(f"max_connections must be positive or None, not {max_connections}")
     secure = ssl is not None
+    extensions = server_extensions(compression)
     if not isinstance(handler, (Handler, Router)) and not callable(handler):
         raise TypeError(f"cannot serve {handler!r}: give a Handler, a Router or a function")
     if process_request is not None and isinstance(handler, (Handler, Router)):
@@ -679,7 +688,11 @@ def serve(
     else:
         app = handler
     if isinstance(app, Router):
-        protocol_options: dict[str, Any] = {**app.connection_options(), "secure": secure}
+        protocol_options: dict[str, Any] = {
+            **app.connection_options(),
+            "secure": secure,
+            "extensions": extensions,
+        }
     else:
         protocol_options = {
             "max_message_size": max_message_size,
@@ -687,6 +700,7 @@ def serve(
             "allow_draft76": allow_draft76,
             "allow_draft75": allow_draft75,
             "secure": secure,
+            "extensions": extensions,
         }
     listener = socket.create_server((host or "", port), backlog=backlog)
     return Server(
