@@ -16,6 +16,7 @@ and is marked ``xfail(strict=True)`` with the deviation in the reason (see
 from __future__ import annotations
 
 import tracemalloc
+import zlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -54,11 +55,27 @@ from conformance_helpers import (
     text,
     utf8_error_index,
 )
+from deflate_cases import (
+    CORPORA,
+    JSON_CORPUS,
+    MSG_SIZES,
+    NEGOTIATIONS,
+    Corpus,
+    Negotiation,
+    PeerDeflater,
+    PeerInflater,
+    digest,
+    message_count,
+    messages,
+    open_deflate,
+)
+from deflate_cases import DEFAULT as DEFAULT_NEGOTIATION
 
-from wsproto_core import ConnectionState, ServerConnection
+from wsproto_core import ClientConnection, ConnectionState, ServerConnection
 from wsproto_core.events import (
     BytesMessage,
     Close,
+    Event,
     HandshakeFailed,
     Ping,
     Pong,
@@ -1138,6 +1155,153 @@ def test_9_header_announcing_2_63_minus_1_bytes_costs_nothing(role: Role) -> Non
     events = list(conn.events())
     check_outcome(role, conn, events, [Fail(1009)], [Fail(1009)], state=ConnectionState.CLOSED)
     assert peak < 16 * 1024, f"{peak} bytes allocated for a bare header"
+
+
+# -- 12.x and 13.x compression (RFC 7692 permessage-deflate) --------------------------------------
+
+
+@dataclass(frozen=True)
+class Echo:
+    """An Autobahn 12.x or 13.x case: messages echoed through permessage-deflate.
+
+    The peer sends ``count`` messages of ``size`` bytes cut from ``corpus``, one at a
+    time, compressed by its own zlib and cut as Autobahn cuts them; the application
+    echoes each one while the events loop is on it: even messages whole, odd ones in
+    pieces of ``fragment_size`` bytes (in 4 pieces where that is 0), so every case sends
+    both. Then the peer closes with 1000. Autobahn sends 1000 messages a case; these
+    send :func:`deflate_cases.message_count` of them, for time (32 of up to 4 KiB,
+    16 of 8 KiB, 8 of 16 KiB, 4 of 32 KiB and more), every size and parameter set kept.
+
+    Attributes:
+        id: Autobahn's case number.
+        corpus: The payload the messages are cut from (binary or text messages).
+        size: The size of every message.
+        fragment_size: Autobahn's auto-fragment size (0: none): the peer cuts each
+            compressed message into frames of that many bytes.
+        count: The messages sent each way.
+        negotiation: The offer and answer of the handshake.
+    """
+
+    id: str
+    corpus: Corpus
+    size: int
+    fragment_size: int
+    count: int
+    negotiation: Negotiation
+
+
+def _compression_cases() -> Iterable[Echo]:
+    for corpus in CORPORA:
+        for n, (size, fragment_size) in enumerate(MSG_SIZES, 1):
+            yield Echo(
+                f"{corpus.family}.{n}",
+                corpus,
+                size,
+                fragment_size,
+                message_count(size),
+                DEFAULT_NEGOTIATION,
+            )
+
+
+def _parameter_cases() -> Iterable[Echo]:
+    for family, negotiation in enumerate(NEGOTIATIONS, 1):
+        for n, (size, fragment_size) in enumerate(MSG_SIZES, 1):
+            yield Echo(
+                f"13.{family}.{n}",
+                JSON_CORPUS,
+                size,
+                fragment_size,
+                message_count(size),
+                negotiation,
+            )
+
+
+def echo_params(cases: Iterable[Echo]) -> list[ParameterSet]:
+    """The parameters of a family of :class:`Echo` cases."""
+    return params("echo", ((c.id, c) for c in cases))
+
+
+def _summary(event: Event) -> object:
+    """An event, with a message's data as its length and SHA-1 (no 128 KiB reports)."""
+    if isinstance(event, TextMessage):
+        return "text", digest(event.data.encode("utf-8"))
+    if isinstance(event, BytesMessage):
+        return "binary", digest(event.data)
+    return event
+
+
+def _pieces(data: bytes, number: int, fragment_size: int) -> list[bytes]:
+    """How the application echoes message ``number``: whole, or (odd numbers) in pieces."""
+    if number % 2 == 0:
+        return [data]
+    size = fragment_size or -(-len(data) // 4)
+    return [data[i : i + size] for i in range(0, len(data), size)]
+
+
+def _echo_one(
+    conn: ServerConnection | ClientConnection, number: int, reads: Sequence[bytes], pieces: int
+) -> list[Event]:
+    """Feed one message's reads; echo each message, in ``pieces``, while the loop is on it."""
+    events: list[Event] = []
+    for data in reads:
+        conn.receive_data(data)
+        for event in conn.events():
+            events.append(event)
+            if isinstance(event, TextMessage):
+                *init, last = _pieces(event.data.encode(), number, pieces)
+                for piece in init:
+                    conn.send_text(piece.decode(), final=False)
+                conn.send_text(last.decode())
+            elif isinstance(event, BytesMessage):
+                *init, last = _pieces(event.data, number, pieces)
+                for piece in init:
+                    conn.send_binary(piece, final=False)
+                conn.send_binary(last)
+    return events
+
+
+def _check_echo(role: Role, sent: Sequence[Frame], opcode: int, pieces: int) -> bytes:
+    """Assert the frames of one echo (RSV1 on the first only, RFC 7692 §6); return the payload."""
+    shape = [(opcode if n == 0 else CONTINUATION, n == pieces - 1) for n in range(pieces)]
+    expect("echo frames (opcode, FIN)", [(f.opcode, f.fin) for f in sent], shape)
+    rsv = [4] + [0] * (pieces - 1)
+    expect("echo RSV bits: RSV1 on the first frame only", [f.rsv for f in sent], rsv)
+    return b"".join(frame.payload for frame in sent)
+
+
+def run_echo(item: Echo, role: Role) -> None:
+    """Drive a connection in ``role`` through ``item``: handshake, echoes, clean close."""
+    conn, agreed = open_deflate(role, item.negotiation)
+    (own_nct, own_bits), (peer_nct, peer_bits) = agreed.sides(role)
+    deflater = PeerDeflater(peer_bits, peer_nct)
+    inflater = PeerInflater(own_bits, own_nct)
+    opcode = BINARY if item.corpus.binary else TEXT
+    kind = "binary" if item.corpus.binary else "text"
+    for number, data in enumerate(messages(item.corpus.data, item.size, item.count)):
+        frames = deflater.frames(opcode, data, item.fragment_size)
+        reads = [b"".join(peer_frames(role, frames))]
+        events = _echo_one(conn, number, reads, item.fragment_size)
+        expect(f"message {number}: events", [_summary(e) for e in events], [(kind, digest(data))])
+        pieces = len(_pieces(data, number, item.fragment_size))
+        sent = parse_sent(role, conn.data_to_send())
+        with_context = f"message {number} ({len(sent)} frames)"
+        try:
+            echoed = inflater.inflate(_check_echo(role, sent, opcode, pieces))
+        except zlib.error as exc:
+            pytest.fail(f"{with_context}: the echo does not inflate: {exc}", pytrace=False)
+        expect(f"{with_context}: the echo inflated (length, SHA-1)", digest(echoed), digest(data))
+    events = feed(conn, peer_frames(role, [close(1000)]))
+    check_outcome(role, conn, events, [Close(1000, "")], [close(1000)])
+
+
+@pytest.mark.parametrize(("item", "role"), echo_params(_compression_cases()))
+def test_12_compression_payloads(item: Echo, role: Role) -> None:
+    run_echo(item, role)
+
+
+@pytest.mark.parametrize(("item", "role"), echo_params(_parameter_cases()))
+def test_13_compression_parameters(item: Echo, role: Role) -> None:
+    run_echo(item, role)
 
 
 # -- the opening handshake (server) ---------------------------------------------------------------
