@@ -64,11 +64,11 @@ auto-fragment size cuts the compressed message into frames of that many bytes (0
 def message_count(size: int) -> int:
     """How many messages a case echoes each way: fewer than Autobahn's 1000, for time.
 
-    32 messages up to 4 KiB, then 128 KiB worth of messages, and never fewer than
-    4: echoes go whole and in fragments by turns, so the context of each kind
-    carries over into the other, both ways round.
+    16 messages up to 4 KiB, then 64 KiB worth of messages, never fewer than 3:
+    echoes go whole and in fragments by turns, so with 3 the compressor's context
+    has carried over from a whole message into a fragmented one and back.
     """
-    return max(4, min(32, 131072 // size))
+    return max(3, min(16, 65536 // size))
 
 
 # -- the payloads ---------------------------------------------------------------------------------

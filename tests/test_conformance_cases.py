@@ -1169,8 +1169,8 @@ class Echo:
     echoes each one while the events loop is on it: even messages whole, odd ones in
     pieces of ``fragment_size`` bytes (in 4 pieces where that is 0), so every case sends
     both. Then the peer closes with 1000. Autobahn sends 1000 messages a case; these
-    send :func:`deflate_cases.message_count` of them, for time (32 of up to 4 KiB,
-    16 of 8 KiB, 8 of 16 KiB, 4 of 32 KiB and more), every size and parameter set kept.
+    send :func:`deflate_cases.message_count` of them, for time (16 of up to 4 KiB,
+    8 of 8 KiB, 4 of 16 KiB, 3 of 32 KiB and more), every size and parameter set kept.
 
     Attributes:
         id: Autobahn's case number.
