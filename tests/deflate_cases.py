@@ -313,9 +313,9 @@ class Negotiation:
     Attributes:
         offer: What Autobahn's client offers (``Sec-WebSocket-Extensions``), to test a server.
         response: What our :class:`ServerPerMessageDeflateFactory`, as configured by
-            default, must answer to ``offer``.
+            default, must answer to ``offer`` (``""``: no extension, no header).
         answer: What Autobahn's server answers to our :class:`ClientPerMessageDeflateFactory`'s
-            default offer :data:`CLIENT_OFFER`, to test a client.
+            default offer :data:`CLIENT_OFFER`, to test a client (``""``: no header).
     """
 
     offer: str
@@ -380,6 +380,16 @@ NEGOTIATIONS: tuple[Negotiation, ...] = (
 server: (no, none), (yes, none), (no, 8), (no, 15), (yes, 8), (yes, 15), then
 [(yes, 8), (yes, none), (no, none)]; its server asks the same of the client."""
 
+TAKEOVER = Negotiation(
+    CLIENT_OFFER, f"{_PMD}; server_max_window_bits=12; client_max_window_bits=12", _PMD
+)
+"""Not Autobahn's: our client's offer, answered as it is, so that neither side agreed to
+no context takeover: the peer may refer back into its earlier messages (RFC 7692 §7.2.3.2)."""
+
+DECLINED = Negotiation("x-webkit-deflate-frame", "", "")
+"""Not Autobahn's: an offer our server does not know, so nothing is agreed; our client,
+having offered permessage-deflate, gets a response with no extension."""
+
 
 # -- the handshakes, by hand ----------------------------------------------------------------------
 
@@ -409,7 +419,12 @@ def accept_value(key: str) -> str:
     return base64.b64encode(hashlib.sha1(key.encode("ascii") + _GUID).digest()).decode("ascii")
 
 
-def _check_extension(conn: ServerConnection | ClientConnection, role: Role, agreed: Agreed) -> None:
+def _check_extension(
+    conn: ServerConnection | ClientConnection, role: Role, agreed: Agreed | None
+) -> None:
+    if agreed is None:
+        expect("the extensions built", conn.extensions, ())
+        return
     (local_nct, local_bits), (remote_nct, remote_bits) = agreed.sides(role)
     [extension] = conn.extensions
     assert isinstance(extension, PerMessageDeflate), extension
@@ -424,13 +439,13 @@ def _check_extension(conn: ServerConnection | ClientConnection, role: Role, agre
 
 def open_deflate(
     role: Role, negotiation: Negotiation = DEFAULT, max_message_size: int | None = 32 * 2**20
-) -> tuple[ServerConnection | ClientConnection, Agreed]:
-    """An open connection in ``role`` that agreed permessage-deflate with an Autobahn-like peer.
+) -> tuple[ServerConnection | ClientConnection, Agreed | None]:
+    """An open connection in ``role`` that negotiated permessage-deflate with an Autobahn-like peer.
 
     Server: Autobahn's client offers ``negotiation.offer``; the response must be exactly
     ``negotiation.response``. Client: our default offer must be :data:`CLIENT_OFFER`;
     Autobahn's server answers ``negotiation.answer``, which must be accepted. Either way
-    the extension built must hold what the response agreed.
+    the extension built must hold what the response agreed (``None``: nothing agreed).
     """
     conn: ServerConnection | ClientConnection
     if role == "server":
@@ -450,8 +465,9 @@ def open_deflate(
         accept = header(headers, "sec-websocket-accept")
         expect("Sec-WebSocket-Accept", accept, [accept_value(_KEY)])
         extensions = header(headers, "sec-websocket-extensions")
-        expect("Sec-WebSocket-Extensions", extensions, [negotiation.response])
-        agreed = Agreed.parse(negotiation.response)
+        expected = [negotiation.response] if negotiation.response else []
+        expect("Sec-WebSocket-Extensions", extensions, expected)
+        agreed = Agreed.parse(negotiation.response) if negotiation.response else None
     else:
         conn = ClientConnection(
             "ws://example.com/chat",
@@ -462,14 +478,14 @@ def open_deflate(
         offered = header(headers, "sec-websocket-extensions")
         expect("Sec-WebSocket-Extensions offered", offered, [CLIENT_OFFER])
         [key] = header(headers, "sec-websocket-key")
+        answer = negotiation.answer and f"Sec-WebSocket-Extensions: {negotiation.answer}\r\n"
         conn.receive_data(
             "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            f"Sec-WebSocket-Accept: {accept_value(key)}\r\n"
-            f"Sec-WebSocket-Extensions: {negotiation.answer}\r\n\r\n".encode("latin-1")
+            f"Sec-WebSocket-Accept: {accept_value(key)}\r\n{answer}\r\n".encode("latin-1")
         )
         [accepted] = conn.events()
         assert isinstance(accepted, Accept), accepted
-        agreed = Agreed.parse(negotiation.answer)
+        agreed = Agreed.parse(negotiation.answer) if negotiation.answer else None
     _check_extension(conn, role, agreed)
     assert conn.state is ConnectionState.OPEN
     assert conn.data_to_send() == b""

@@ -57,13 +57,17 @@ from conformance_helpers import (
 )
 from deflate_cases import (
     CORPORA,
+    DECLINED,
     JSON_CORPUS,
     MSG_SIZES,
     NEGOTIATIONS,
+    TAIL,
+    TAKEOVER,
     Corpus,
     Negotiation,
     PeerDeflater,
     PeerInflater,
+    deflated,
     digest,
     message_count,
     messages,
@@ -109,6 +113,8 @@ class Case:
             last event (see ``check_outcome``).
         echo: The application echoes every message while the events loop is on it
             (see ``feed``); ``sent`` then holds the echoes too.
+        deflate: The handshake negotiates permessage-deflate with this offer and answer
+            (see ``deflate_cases.open_deflate``); ``None``: no extension offered.
     """
 
     id: str
@@ -121,6 +127,7 @@ class Case:
     close_first: tuple[int, str] | None = None
     state: ConnectionState | None = None
     echo: bool = False
+    deflate: Negotiation | None = None
 
 
 def case(
@@ -135,6 +142,7 @@ def case(
     close_first: tuple[int, str] | None = None,
     state: ConnectionState | None = None,
     echo: bool = False,
+    deflate: Negotiation | None = None,
 ) -> Case:
     """Build a :class:`Case` from lists."""
     return Case(
@@ -148,6 +156,7 @@ def case(
         close_first,
         state,
         echo,
+        deflate,
     )
 
 
@@ -191,7 +200,11 @@ def case_params(cases: Iterable[Case]) -> list[ParameterSet]:
 
 def run_case(item: Case, role: Role) -> None:
     """Drive a connection in ``role`` through ``item`` and assert its whole outcome."""
-    conn = open_role(role, item.version, max_message_size=item.max_message_size)
+    conn: ServerConnection | ClientConnection
+    if item.deflate is not None:
+        conn, _ = open_deflate(role, item.deflate, item.max_message_size)
+    else:
+        conn = open_role(role, item.version, max_message_size=item.max_message_size)
     if item.close_first is not None:
         code, reason = item.close_first
         conn.close(code, reason)
@@ -215,6 +228,7 @@ class Staged:
             ends right before that payload byte (see ``cut_before_payload_bytes``).
         stages: For each read, the events and the frames queued it must produce.
         max_message_size: The limit given to the connection under test.
+        deflate: The offer and answer of permessage-deflate (see :class:`Case`).
     """
 
     id: str
@@ -222,6 +236,7 @@ class Staged:
     cuts: tuple[int, ...] | Literal["frame"]
     stages: tuple[tuple[tuple[Expected, ...], tuple[ExpectedFrame, ...]], ...]
     max_message_size: int | None = 32 * 2**20
+    deflate: Negotiation | None = None
 
 
 def staged(
@@ -230,6 +245,7 @@ def staged(
     cuts: Sequence[int] | Literal["frame"],
     *stages: tuple[Sequence[Expected], Sequence[ExpectedFrame]],
     max_message_size: int | None = 32 * 2**20,
+    deflate: Negotiation | None = None,
 ) -> Staged:
     """Build a :class:`Staged` case from lists."""
     return Staged(
@@ -238,6 +254,7 @@ def staged(
         "frame" if cuts == "frame" else tuple(cuts),
         tuple((tuple(events), tuple(sent)) for events, sent in stages),
         max_message_size,
+        deflate,
     )
 
 
@@ -252,7 +269,11 @@ def staged_params(cases: Iterable[Staged]) -> list[ParameterSet]:
 
 def run_staged(item: Staged, role: Role) -> None:
     """Feed ``item`` read by read, asserting each stage's events and frames, then the state."""
-    conn = open_role(role, max_message_size=item.max_message_size)
+    conn: ServerConnection | ClientConnection
+    if item.deflate is not None:
+        conn, _ = open_deflate(role, item.deflate, item.max_message_size)
+    else:
+        conn = open_role(role, max_message_size=item.max_message_size)
     if item.cuts == "frame":
         reads = peer_frames(role, item.frames)
     else:
@@ -1272,6 +1293,7 @@ def _check_echo(role: Role, sent: Sequence[Frame], opcode: int, pieces: int) -> 
 def run_echo(item: Echo, role: Role) -> None:
     """Drive a connection in ``role`` through ``item``: handshake, echoes, clean close."""
     conn, agreed = open_deflate(role, item.negotiation)
+    assert agreed is not None
     (own_nct, own_bits), (peer_nct, peer_bits) = agreed.sides(role)
     deflater = PeerDeflater(peer_bits, peer_nct)
     inflater = PeerInflater(own_bits, own_nct)
@@ -1302,6 +1324,214 @@ def test_12_compression_payloads(item: Echo, role: Role) -> None:
 @pytest.mark.parametrize(("item", "role"), echo_params(_parameter_cases()))
 def test_13_compression_parameters(item: Echo, role: Role) -> None:
     run_echo(item, role)
+
+
+# The frames of these cases are compressed by hand (the RFC's own examples) or by Python's
+# zlib. Under Autobahn's default offer (12.x) the client agreed to no context takeover, so
+# each message stands alone; the cases that refer back to a message agree TAKEOVER instead.
+_RFC_HELLO = bytes.fromhex("f248cdc9c90700")
+"""RFC 7692 §7.2.3.1: "Hello" in one compressed DEFLATE block, the flush's tail removed."""
+_RFC_HELLO_AGAIN = bytes.fromhex("f200110000")
+"""RFC 7692 §7.2.3.2: "Hello" again, referring back into the message before."""
+_RFC_HELLO_STORED = bytes.fromhex("000500faff48656c6c6f00")
+"""RFC 7692 §7.2.3.3: "Hello" in a DEFLATE block with no compression."""
+_RFC_HELLO_BFINAL = bytes.fromhex("f348cdc9c9070000")
+"""RFC 7692 §7.2.3.4: "Hello" in a block with BFINAL set, then one byte for the tail."""
+_RESERVED_BLOCK = b"\xff\xff\xff\xff"
+"""Not DEFLATE: a block of type 11, reserved (RFC 1951 §3.2.3)."""
+_LIMIT_ZEROS = 1000
+
+
+def _sync_flushed(*parts: bytes) -> list[bytes]:
+    """``parts`` compressed as one message, flushed after each: each may be a frame's payload."""
+    compressor = zlib.compressobj(wbits=-9)
+    flushed = [compressor.compress(p) + compressor.flush(zlib.Z_SYNC_FLUSH) for p in parts]
+    flushed[-1] = flushed[-1][:-4]  # the message's tail (RFC 7692 §7.2.1)
+    return flushed
+
+
+def _compression_frame_cases() -> Iterable[Case]:
+    hello = TextMessage("Hello")
+    d = DEFAULT_NEGOTIATION
+    yield case("12.x-rfc7692-7.2.3.1", [text(_RFC_HELLO, rsv=4)], [hello], deflate=d)
+    yield case(
+        "12.x-rfc7692-7.2.3.1-fragments",
+        [text(_RFC_HELLO[:3], fin=False, rsv=4), cont(_RFC_HELLO[3:])],
+        [hello],
+        deflate=d,
+    )
+    yield case("12.x-rfc7692-7.2.3.3", [text(_RFC_HELLO_STORED, rsv=4)], [hello], deflate=d)
+    # After a block with BFINAL, the next message starts a new DEFLATE stream.
+    yield case(
+        "12.x-rfc7692-7.2.3.4-then-another",
+        [text(_RFC_HELLO_BFINAL, rsv=4), text(_RFC_HELLO, rsv=4)],
+        [hello, hello],
+        deflate=TAKEOVER,
+    )
+    # RFC 7692 §7.2.3.6: a fragment may be empty of data, 0x00 once the one before was flushed.
+    yield case(
+        "12.x-rfc7692-7.2.3.6",
+        [text(_RFC_HELLO + TAIL, fin=False, rsv=4), cont(b"\x00")],
+        [hello],
+        deflate=d,
+    )
+    yield case(
+        "12.x-empty-first-fragment",
+        [text(b"", fin=False, rsv=4), cont(_RFC_HELLO)],
+        [hello],
+        deflate=d,
+    )
+    # An empty message compresses to 0x00 (RFC 7692 §7.2.1); an empty payload with RSV1 is
+    # not what a compressor makes, but is taken as an empty message: the context must survive.
+    for id, empty in (("12.x-empty-message-as-00", b"\x00"),):
+        yield case(
+            f"{id}-then-another",
+            [text(empty, rsv=4), text(_RFC_HELLO, rsv=4), text(_RFC_HELLO_AGAIN, rsv=4)],
+            [TextMessage(""), hello, hello],
+            deflate=TAKEOVER,
+        )
+    # RFC 7692 §7.2.3.2: with context takeover the peer may refer back into its last message.
+    yield case(
+        "12.x-rfc7692-7.2.3.2",
+        [text(_RFC_HELLO, rsv=4), binary(b"not compressed"), text(_RFC_HELLO_AGAIN, rsv=4)],
+        [hello, BytesMessage(b"not compressed"), hello],
+        deflate=TAKEOVER,
+    )
+    # RFC 7692 §6: a message with RSV1 clear is not compressed, even after the agreement.
+    yield case(
+        "12.x-uncompressed-between-compressed",
+        [text(_RFC_HELLO, rsv=4), text("plain", fin=False), cont(" text"), text(_RFC_HELLO, rsv=4)],
+        [hello, TextMessage("plain text"), hello],
+        deflate=DEFAULT_NEGOTIATION,
+    )
+    e_acute = _sync_flushed(b"\xc3", b"\xa9")
+    yield case(
+        "12.x-character-split-across-compressed-fragments",
+        [text(e_acute[0], fin=False, rsv=4), cont(e_acute[1])],
+        [TextMessage("é")],
+        deflate=DEFAULT_NEGOTIATION,
+    )
+    # Control frames are never compressed (RFC 7692 §6): our pong neither.
+    yield case(
+        "12.x-ping-inside-compressed-message",
+        [text(_RFC_HELLO[:3], fin=False, rsv=4), ping(b"p"), cont(_RFC_HELLO[3:])],
+        [Ping(b"p"), hello],
+        [pong(b"p")],
+        deflate=DEFAULT_NEGOTIATION,
+    )
+
+
+def _compression_failure_cases() -> Iterable[Case]:
+    hello = TextMessage("Hello")
+    first, second = _RFC_HELLO[:3], _RFC_HELLO[3:]
+    d = DEFAULT_NEGOTIATION
+    # RFC 7692 §6: RSV1 only on the first frame of a data message, never on a control frame.
+    yield case(
+        "12.x-rsv1-on-continuation",
+        [text(first, fin=False, rsv=4), Frame(CONTINUATION, second, rsv=4)],
+        *failed(1002),
+        deflate=d,
+    )
+    yield case(
+        "12.x-rsv1-on-continuation-of-uncompressed",
+        [text("plain", fin=False), Frame(CONTINUATION, _RFC_HELLO, rsv=4)],
+        *failed(1002),
+        deflate=d,
+    )
+    for name, control in (
+        ("ping", ping(b"x", rsv=4)),
+        ("ping-compressed", ping(_RFC_HELLO, rsv=4)),
+        ("pong", Frame(PONG, b"x", rsv=4)),
+        ("close", close(1000, rsv=4)),
+    ):
+        yield case(f"12.x-rsv1-on-{name}", [control], *failed(1002), deflate=d)
+        yield case(
+            f"12.x-rsv1-on-{name}-inside-compressed-message",
+            [text(first, fin=False, rsv=4), control, cont(second)],
+            *failed(1002),
+            deflate=d,
+        )
+    # Only RSV1 is agreed: RSV2 and RSV3 stay reserved (RFC 6455 §5.2).
+    for rsv in (1, 2, 3, 5, 6, 7):
+        yield case(
+            f"12.x-rsv{rsv}-with-deflate", [text(_RFC_HELLO, rsv=rsv)], *failed(1002), deflate=d
+        )
+    yield case(
+        "12.x-rsv1-when-deflate-was-declined",
+        [text(_RFC_HELLO, rsv=4)],
+        *failed(1002),
+        deflate=DECLINED,
+    )
+    # Invalid compressed data fails the connection (RFC 6455 §7.1.7; 1002, as websockets).
+    yield case("12.x-corrupt-data", [text(_RESERVED_BLOCK, rsv=4)], *failed(1002), deflate=d)
+    yield case(
+        "12.x-corrupt-stored-block-length",
+        [text(b"\x00\x05\x00\x00\x00Hello", rsv=4)],
+        *failed(1002),
+        deflate=d,
+    )
+    yield case(
+        "12.x-corrupt-data-in-second-fragment",
+        [text(_sync_flushed(b"Hello")[0] + TAIL, fin=False, rsv=4), cont(_RESERVED_BLOCK)],
+        *failed(1002),
+        deflate=d,
+    )
+    yield case(
+        "12.x-rfc7692-7.2.3.2-without-the-message-before",
+        [text(_RFC_HELLO_AGAIN, rsv=4)],
+        *failed(1002),  # a distance too far back
+        deflate=TAKEOVER,
+    )
+    yield case(
+        "12.x-corrupt-data-after-a-good-message",
+        [text(_RFC_HELLO, rsv=4), text(_RESERVED_BLOCK, rsv=4)],
+        *failed(1002, hello),
+        deflate=d,
+    )
+    # UTF-8 is judged on the inflated text (RFC 7692 §6, RFC 6455 §8.1).
+    yield case(
+        "12.x-inflates-to-invalid-utf8",
+        [text(deflated(b"\xce\xba\xff"), rsv=4)],
+        *failed(1007),
+        deflate=d,
+    )
+    # max_message_size holds the inflated size.
+    zeros = bytes(_LIMIT_ZEROS)
+    yield case(
+        "12.x-inflates-to-the-limit",
+        [binary(deflated(zeros), rsv=4)],
+        [BytesMessage(zeros)],
+        max_message_size=_LIMIT_ZEROS,
+        deflate=d,
+    )
+
+
+@pytest.mark.parametrize(("item", "role"), case_params(_compression_frame_cases()))
+def test_12_compressed_frames(item: Case, role: Role) -> None:
+    run_case(item, role)
+
+
+@pytest.mark.parametrize(("item", "role"), case_params(_compression_failure_cases()))
+def test_12_compression_failures(item: Case, role: Role) -> None:
+    run_case(item, role)
+
+
+def _compression_staged() -> Iterable[Staged]:
+    # Each frame is inflated as it arrives: its failure comes with it, not with the message's end.
+    fail = ([Fail(1002)], [Fail(1002)])
+    yield staged(
+        "12.x-corrupt-first-fragment-fails-at-once",
+        [text(_RESERVED_BLOCK, fin=False, rsv=4), cont(_RFC_HELLO)],
+        "frame",
+        fail,
+        NOTHING,
+        deflate=DEFAULT_NEGOTIATION,
+    )
+
+
+@pytest.mark.parametrize(("item", "role"), staged_params(_compression_staged()))
+def test_12_compression_fails_at_once(item: Staged, role: Role) -> None:
+    run_staged(item, role)
 
 
 # -- the opening handshake (server) ---------------------------------------------------------------
