@@ -6,8 +6,14 @@ Run: ``.venv/bin/python benchmarks/bench_asyncio_server.py [--quick]``
    CPU time per round trip, ours against the ``websockets`` asyncio server
    (target: ours <= 0.6x).
 2. Memory per idle connection on each server: RSS delta / N (target <= 6 KiB).
-3. 10,000 concurrent idle connections held by one server process, then every one
+3. The same with permessage-deflate agreed (RFC 7692), ours and websockets each with
+   its default compression settings: just opened, and after one echo each (the
+   zlib objects then exist, and stay, with context takeover).
+4. 10,000 concurrent idle connections held by one server process, then every one
    answers an echo.
+
+Rows 1, 2 and 4 turn compression off on both servers (ours and websockets enable it
+by default): the 32-byte echo measures framing, not zlib.
 
 Each server runs in its own subprocess (``_server`` mode below) and answers
 ``cpu`` and ``rss`` on its standard input; the clients (our asyncio client)
@@ -49,11 +55,13 @@ def _raise_nofile() -> None:
 async def _run_server(kind: str) -> None:
     _raise_nofile()
     loop = asyncio.get_running_loop()
-    if kind == "ours":
+    deflate = kind.endswith("+deflate")
+    if kind.startswith("ours"):
         from wsproto_core.asyncio import serve
         from wsproto_core.examples import EchoHandler
 
-        server = await serve(EchoHandler(), "127.0.0.1", 0, backlog=4096)
+        compression = "deflate" if deflate else None
+        server = await serve(EchoHandler(), "127.0.0.1", 0, backlog=4096, compression=compression)
         port = server.port
     else:
         from websockets.asyncio.server import ServerConnection
@@ -63,7 +71,8 @@ async def _run_server(kind: str) -> None:
             async for message in ws:
                 await ws.send(message)
 
-        ws_server = await ws_serve(echo, "127.0.0.1", 0, backlog=4096, compression=None)
+        ws_compression = "deflate" if deflate else None
+        ws_server = await ws_serve(echo, "127.0.0.1", 0, backlog=4096, compression=ws_compression)
         port = ws_server.sockets[0].getsockname()[1]
     print(port, flush=True)
     reader = asyncio.StreamReader()
@@ -107,12 +116,21 @@ class ServerProcess:
 # -- the clients ----------------------------------------------------------------------------------
 
 
-async def _open_many(port: int, count: int, concurrency: int = 200) -> list[WebSocket]:
+async def _open_many(
+    port: int, count: int, concurrency: int = 200, *, deflate: bool = False
+) -> list[WebSocket]:
     limit = asyncio.Semaphore(concurrency)
 
     async def one() -> WebSocket:
         async with limit:
-            return await connect(f"ws://127.0.0.1:{port}/", ping_interval=None, open_timeout=60)
+            ws = await connect(
+                f"ws://127.0.0.1:{port}/",
+                ping_interval=None,
+                open_timeout=60,
+                compression="deflate" if deflate else None,
+            )
+            assert bool(ws.extensions) is deflate
+            return ws
 
     return list(await asyncio.gather(*(one() for _ in range(count))))
 
@@ -151,17 +169,26 @@ def bench_echo_cpu(kind: str, rounds: int) -> float:
 
 def bench_idle_memory(kind: str, count: int) -> float:
     """Server RSS growth per idle connection, in KiB."""
-    server = ServerProcess(kind)
+    return bench_memory(kind, count)[0]
 
-    async def run() -> float:
-        warm = await _open_many(server.port, 100)
+
+def bench_memory(kind: str, count: int) -> tuple[float, float]:
+    """Server RSS growth per connection, in KiB: idle, then after one echo on each."""
+    server = ServerProcess(kind)
+    deflate = kind.endswith("+deflate")
+
+    async def run() -> tuple[float, float]:
+        warm = await _open_many(server.port, 100, deflate=deflate)
+        await _echo_rounds(warm, 1)
         await _close_all(warm)
         before = server.ask("rss")
-        connections = await _open_many(server.port, count)
+        connections = await _open_many(server.port, count, deflate=deflate)
         await asyncio.sleep(0.5)
-        after = server.ask("rss")
+        idle = server.ask("rss")
+        await _echo_rounds(connections, 1)
+        used = server.ask("rss")
         await _close_all(connections)
-        return (after - before) / count
+        return (idle - before) / count, (used - before) / count
 
     try:
         return asyncio.run(run())
@@ -214,6 +241,12 @@ def main() -> None:
     print(f"memory per idle connection ({idle} connections, server RSS delta / N):")
     for kind in ("ours", "websockets"):
         print(f"  {kind:12}  {bench_idle_memory(kind, idle):8.2f} KiB")
+
+    print(f"with permessage-deflate, each library's defaults ({idle} connections):")
+    print(f"  {'':20}  {'idle':>8}  {'after one echo':>14}")
+    for kind in ("ours+deflate", "websockets+deflate"):
+        opened, used = bench_memory(kind, idle)
+        print(f"  {kind:20}  {opened:8.2f}  {used:14.2f} KiB")
 
     opened, echoed, per_conn = bench_many_idle(many)
     print(f"{many} concurrent idle connections on one server process:")
