@@ -524,11 +524,11 @@ class Rfc6455Codec(Codec):
         if end < header_end:
             return pos
         stop = header_end + length
-        if first & 0x80 and opcode and stop <= end and not self._extensions:
+        if first & 0x80 and opcode and stop <= end:
             # A whole, unfragmented message in the buffer.
-            self._receive_message(buf, header_end, stop, opcode, events)
+            self._receive_message(buf, header_end, stop, first, events)
             return stop
-        # A fragment, a frame with extensions, or a frame not all here yet.
+        # A fragment, or a frame not all here yet.
         if opcode:
             self._message_opcode = opcode
             if opcode == _TEXT:
@@ -653,23 +653,39 @@ class Rfc6455Codec(Codec):
         buf: bytes | bytearray,
         start: int,
         stop: int,
-        opcode: int,
+        first: int,
         events: MutableSequence[Event],
     ) -> None:
-        """Deliver the unfragmented message whose payload is ``buf[start:stop]``."""
+        """Deliver the unfragmented message whose payload is ``buf[start:stop]``.
+
+        ``first`` is the frame's first header byte (FIN, the reserved bits, the
+        opcode). With extensions, the payload goes through them at once, as one
+        frame that is its message's first and last: none of the bookkeeping of a
+        message in fragments (RFC 7692 §6: a compressed message in one frame).
+        """
         # A view, not a slice: the payload may be large, and mask() copies it
         # once. (No name holds the view, so the buffer can be trimmed after.)
         if self._client:
             payload = bytes(memoryview(buf)[start:stop])
         else:
             payload = mask(memoryview(buf)[start:stop], buf[start - 4 : start])
+        opcode = first & 0x0F
+        if self._extensions:
+            payload = self._decode_extensions(opcode, first & 0x70, payload, True, 0)
+        event: Event
         if opcode == _TEXT:
             try:
-                events.append(TextMessage(payload.decode("utf-8")))
+                text = payload.decode("utf-8")
             except UnicodeDecodeError:
                 raise InvalidUTF8() from None
+            event = _new_event(TextMessage)
+            _set_text_data(event, text)
+            _set_text_final(event, True)
         else:
-            events.append(BytesMessage(payload))
+            event = _new_event(BytesMessage)
+            _set_bytes_data(event, payload)
+            _set_bytes_final(event, True)
+        events.append(event)
 
     def _continue_frame(
         self, buf: bytes | bytearray, end: int, events: MutableSequence[Event], start: int = 0
@@ -829,9 +845,21 @@ class Rfc6455Codec(Codec):
             self._frame_parts.append(data)
             data = b"".join(self._frame_parts)
             self._frame_parts.clear()
-        opcode = self._frame_opcode
-        rsv = self._frame_rsv
-        fin = self._frame_fin
+        decoded = self._message_decoded
+        data = self._decode_extensions(
+            self._frame_opcode, self._frame_rsv, data, self._frame_fin, decoded
+        )
+        self._message_decoded = decoded + len(data)
+        return data
+
+    def _decode_extensions(
+        self, opcode: int, rsv: int, data: bytes, fin: bool, decoded: int
+    ) -> bytes:
+        """Pass a whole data frame through the extensions, ``decoded`` bytes into its message.
+
+        Raises:
+            PayloadTooBig: The decoded message is over the limit.
+        """
         # RFC 6455 §9: extensions decode in the reverse of the order they encode.
         extensions = self._extensions
         for extension in reversed(extensions[1:]):
@@ -839,17 +867,14 @@ class Rfc6455Codec(Codec):
         # The last decoder is told the budget left: an inflating extension stops one
         # byte past it (the bomb guard of RFC 7692 §8.1's compressed messages).
         max_message = self._max_message_size
-        budget = None if max_message is None else max_message - self._message_decoded
+        if max_message is None:
+            return extensions[0].decode_limited(opcode, rsv, data, fin, None)
         try:
-            data = extensions[0].decode_limited(opcode, rsv, data, fin, budget)
+            data = extensions[0].decode_limited(opcode, rsv, data, fin, max_message - decoded)
         except PayloadTooBig as exc:
-            assert max_message is not None
-            size = self._message_decoded + exc.size
-            raise PayloadTooBig(size, max_message, self._too_big_code) from None
-        decoded = self._message_decoded + len(data)
-        if max_message is not None and decoded > max_message:
-            raise PayloadTooBig(decoded, max_message, self._too_big_code)
-        self._message_decoded = decoded
+            raise PayloadTooBig(decoded + exc.size, max_message, self._too_big_code) from None
+        if decoded + len(data) > max_message:
+            raise PayloadTooBig(decoded + len(data), max_message, self._too_big_code)
         return data
 
     # -- sending -----------------------------------------------------------------
