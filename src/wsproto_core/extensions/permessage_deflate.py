@@ -172,15 +172,18 @@ class PerMessageDeflate(Extension):
         if decoder is None:
             decoder = self._decoder = zlib.decompressobj(wbits=-max(self.remote_max_window_bits, 9))
         # RFC 7692 §7.2.2: the tail goes back after the message's last frame: appended
-        # to a short frame (one call to zlib costs more than the copy), else inflated apart.
-        if not fin:
-            inputs: tuple[bytes, ...] = (payload,)
-        elif len(payload) <= _APPEND_TAIL:
-            inputs = (payload + _TAIL,)
-        else:
-            inputs = (payload, _TAIL)
+        # to a short frame (a second call to zlib costs more than the copy), else
+        # inflated apart (appending it would copy the frame).
         try:
-            data = _inflate(decoder, inputs, limit)
+            if not fin:
+                data = _inflate(decoder, payload, limit)
+            elif len(payload) <= _APPEND_TAIL:
+                data = _inflate(decoder, payload + _TAIL, limit)
+            else:
+                data = _inflate(decoder, payload, limit)
+                rest = _inflate(decoder, _TAIL, None if limit is None else limit - len(data))
+                if rest:
+                    data += rest
         except zlib.error as exc:
             raise ProtocolError(f"invalid compressed data: {exc}") from None
         # A message that ended its DEFLATE stream (BFINAL set, RFC 7692 §7.2.3.4) cannot be followed
@@ -221,45 +224,45 @@ class PerMessageDeflate(Extension):
         return rsv, data
 
 
-def _inflate(decoder: zlib._Decompress, inputs: tuple[bytes, ...], limit: int | None) -> bytes:
-    """Inflate ``inputs``, in steps of at most :data:`_STEP` bytes, up to ``limit`` bytes.
+def _inflate(decoder: zlib._Decompress, data: bytes, limit: int | None) -> bytes:
+    """Inflate ``data``, producing at most ``limit + 1`` bytes (``None``: no limit).
 
-    ``limit`` ``None``: no limit, one call per input. A frame in one input that
-    inflates to less than a step (most messages) takes one call and no list.
+    One call to zlib when the output is shorter than a step (:data:`_STEP`), as
+    a short message's is; else :func:`_inflate_steps` takes over.
+
+    Raises:
+        PayloadTooBig: More than ``limit`` bytes would come out.
+    """
+    if limit is None:
+        return decoder.decompress(data)
+    room = _STEP if limit >= _STEP else limit + 1
+    piece = decoder.decompress(data, room)
+    if len(piece) < room:
+        return piece  # all of ``data`` read, no output held back, within the limit
+    return _inflate_steps(decoder, piece, limit)
+
+
+def _inflate_steps(decoder: zlib._Decompress, piece: bytes, limit: int) -> bytes:
+    """Go on inflating after ``piece`` filled a step: the input left, and the output zlib holds.
 
     Raises:
         PayloadTooBig: More than ``limit`` bytes would come out; found with at most
             ``limit + 1`` inflated, never joined into one object.
     """
-    if limit is None:
-        if len(inputs) == 1:
-            return decoder.decompress(inputs[0])
-        return b"".join([decoder.decompress(data) for data in inputs])
-    pieces: list[bytes] = []
-    if len(inputs) == 1:
-        room = _STEP if limit >= _STEP else limit + 1
-        piece = decoder.decompress(inputs[0], room)
-        if len(piece) < room:
-            return piece  # all the input read, no output held back, within the limit
-        if len(piece) > limit:
-            raise PayloadTooBig(len(piece), limit)
-        # A step filled: the rest of the input, and what zlib holds back, in steps.
+    total = len(piece)
+    pieces = [piece]
+    room = len(piece)
+    # Output may be pending in zlib with no input left when a step was filled. A step
+    # never goes past limit + 1 bytes, and one that reaches it is filled: the loop
+    # goes on, to the check.
+    while len(piece) == room or decoder.unconsumed_tail:
+        if total > limit:
+            raise PayloadTooBig(total, limit)
+        room = min(_STEP, limit + 1 - total)
+        piece = decoder.decompress(decoder.unconsumed_tail, room)
+        total += len(piece)
         pieces.append(piece)
-        inputs = (decoder.unconsumed_tail,)
-    total = len(pieces[0]) if pieces else 0
-    for data in inputs:
-        while True:
-            room = min(_STEP, limit + 1 - total)
-            piece = decoder.decompress(data, room)
-            total += len(piece)
-            if total > limit:
-                raise PayloadTooBig(total, limit)
-            pieces.append(piece)
-            data = decoder.unconsumed_tail
-            # Output may be pending in zlib with no input left when a step was filled.
-            if not data and len(piece) < room:
-                break
-    return pieces[0] if len(pieces) == 1 else b"".join(pieces)
+    return b"".join(pieces)
 
 
 def _parse(params: ExtensionParams) -> dict[str, str | None] | None:
