@@ -394,7 +394,7 @@ class Rfc6455Codec(Codec):
         medium_header = 4 if client else 8
         size_bound = self._size_bound
         unpack_from = _unpack_from
-        receive_data_frame = self._receive_frame
+        receive_data_frame = self._receive_decoded if self._extensions else self._receive_frame
         receive_control_frame = self._receive_control_frame
         idle = not self._message_opcode
         append = events.append
@@ -543,6 +543,40 @@ class Rfc6455Codec(Codec):
         self._frame_left = length - (stop - header_end)
         self._frame_payload(memoryview(buf)[header_end:stop], events)
         return stop
+
+    def _receive_decoded(
+        self, buf: bytes | bytearray, pos: int, end: int, events: MutableSequence[Event]
+    ) -> int:
+        """:meth:`_receive_frame` with extensions, the usual frame first.
+
+        A whole, unfragmented text or binary message with a 7 or 16-bit length,
+        as most compressed messages come (RFC 7692 §6), goes straight to
+        :meth:`_receive_message` (and the extensions); any other frame, and any
+        frame that breaks a rule, takes the general path, which refuses it.
+        """
+        first = buf[pos]
+        second = buf[pos + 1]
+        opcode = first & 0x0F
+        if (
+            first & 0x80
+            and _TEXT <= opcode <= _BINARY
+            and not self._message_opcode
+            and not first & 0x70 & ~self._rsv_allowed
+            and second & 0x80 == self._mask_bit
+        ):
+            length = second & 0x7F
+            header_end = pos + (6 if second & 0x80 else 2)
+            if length == 126 and header_end + 2 <= end:
+                (length,) = _unpack_from("!H", buf, pos + 2)
+                header_end += 2
+                minimal = length >= 126  # RFC 6455 §5.2
+            else:
+                minimal = length < 126
+            stop = header_end + length
+            if minimal and stop <= end and length <= self._size_bound:
+                self._receive_message(buf, header_end, stop, first, events)
+                return stop
+        return self._receive_frame(buf, pos, end, events)
 
     def _check_rsv_and_mask(self, first: int, second: int) -> None:
         """Check a frame's reserved bits and its mask bit, from its first two header bytes."""
@@ -862,8 +896,9 @@ class Rfc6455Codec(Codec):
         """
         # RFC 6455 §9: extensions decode in the reverse of the order they encode.
         extensions = self._extensions
-        for extension in reversed(extensions[1:]):
-            data = extension.decode(opcode, rsv, data, fin)
+        if len(extensions) > 1:
+            for extension in reversed(extensions[1:]):
+                data = extension.decode(opcode, rsv, data, fin)
         # The last decoder is told the budget left: an inflating extension stops one
         # byte past it (the bomb guard of RFC 7692 §8.1's compressed messages).
         max_message = self._max_message_size
