@@ -114,6 +114,21 @@ def _pack(parts: list[AnyStr], settled: int) -> None:
     parts[settled:] = [parts[0][:0].join(parts[settled:])]
 
 
+_pack_16 = struct.Struct("!BBH").pack
+_pack_64 = struct.Struct("!BBQ").pack
+
+
+def _unmasked_frame(first: int, payload: bytes) -> bytes:
+    """A server's frame: :func:`~wsproto_core.frames.serialize_frame` for a valid first
+    header byte ``first`` (FIN, RSV, opcode), no mask, none of its checks."""
+    size = len(payload)
+    if size < 126:
+        return bytes((first, size)) + payload
+    if size < 0x10000:
+        return _pack_16(first, 126, size) + payload
+    return _pack_64(first, 127, size) + payload
+
+
 @functools.lru_cache(maxsize=256)  # 2 roles x limits 0-125: every table fits
 def _fast_sizes(client: bool, limit: int) -> bytes:
     """The fast path's table, indexed by a frame's second header byte.
@@ -985,4 +1000,4 @@ class Rfc6455Codec(Codec):
             return serialize_frame(
                 opcode, payload, fin=fin, rsv=rsv, mask_key=self._mask_key_source(4)
             )
-        return serialize_frame(opcode, payload, fin=fin, rsv=rsv)
+        return _unmasked_frame((0x80 if fin else 0) | rsv | opcode, payload)

@@ -46,6 +46,7 @@ _TAIL = b"\x00\x00\xff\xff"
 """The empty stored block a ``Z_SYNC_FLUSH`` ends with (RFC 7692 §7.2.1, §7.2.2)."""
 
 _RSV1 = 0x40
+_SYNC_FLUSH = zlib.Z_SYNC_FLUSH
 _STEP = 1 << 16
 """The most bytes inflated at a time when a limit applies."""
 _APPEND_TAIL = 2048
@@ -198,13 +199,12 @@ class PerMessageDeflate(Extension):
         Each frame is flushed (``Z_SYNC_FLUSH``) so the peer can inflate it as it
         arrives; the last frame's ``00 00 ff ff`` tail is removed (RFC 7692 §7.2.1).
         """
-        rsv = 0
         if opcode:
             # A fragmented message is compressed whatever the size of its first frame.
-            self._encoding = not fin or len(payload) >= self._compress_threshold
-            if self._encoding:
-                rsv = _RSV1
-        if not self._encoding:
+            encoding = self._encoding = not fin or len(payload) >= self._compress_threshold
+        else:
+            encoding = self._encoding
+        if not encoding:
             return 0, payload
         encoder = self._encoder
         if encoder is None:
@@ -215,13 +215,14 @@ class PerMessageDeflate(Extension):
                 -max(self.local_max_window_bits, 9),
                 self._mem_level,
             )
-        data = encoder.compress(payload) + encoder.flush(zlib.Z_SYNC_FLUSH)
+        data = encoder.compress(payload) + encoder.flush(_SYNC_FLUSH)
         if fin:
+            # Not there after an empty last frame that followed a flush: zlib writes nothing.
             if data.endswith(_TAIL):
                 data = data[:-4]
             if self.local_no_context_takeover:
                 self._encoder = None
-        return rsv, data
+        return (_RSV1 if opcode else 0), data
 
 
 def _inflate(decoder: zlib._Decompress, data: bytes, limit: int | None) -> bytes:
