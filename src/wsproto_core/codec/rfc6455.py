@@ -987,7 +987,9 @@ class Rfc6455Codec(Codec):
         for extension in self._extensions:
             bits, payload = extension.encode(opcode, payload, final)
             rsv |= bits
-        return self._frame(opcode, payload, final, rsv)
+        if self._client:
+            return self._frame(opcode, payload, final, rsv)
+        return _unmasked_frame((0x80 if final else 0) | rsv | opcode, payload)
 
     def _send_control(self, opcode: int, payload: bytes) -> bytes:
         if len(payload) > MAX_CONTROL_PAYLOAD:
