@@ -1000,3 +1000,14 @@ class _Rsv2(Extension):
 def test_server_frames_carry_the_extensions_bits() -> None:
     codec = Rfc6455Codec(client=False, max_message_size=None, extensions=[_Rsv2()])
     assert codec.send_text("abc") == serialize_frame(1, b"cba", rsv=0x20)
+
+
+class _BadBits(_Rsv2):
+    def encode(self, opcode: int, payload: bytes, fin: bool) -> tuple[int, bytes]:
+        return 0x80, payload
+
+
+def test_an_extension_setting_bits_outside_rsv_is_refused() -> None:
+    codec = Rfc6455Codec(client=False, max_message_size=None, extensions=[_BadBits()])
+    with pytest.raises(ValueError, match="reserved bits"):
+        codec.send_binary(b"abc")

@@ -987,6 +987,8 @@ class Rfc6455Codec(Codec):
         for extension in self._extensions:
             bits, payload = extension.encode(opcode, payload, final)
             rsv |= bits
+        if rsv & ~0x70:
+            raise ValueError(f"reserved bits must be within 0x70, not {rsv:#x}")
         if self._client:
             return self._frame(opcode, payload, final, rsv)
         return _unmasked_frame((0x80 if final else 0) | rsv | opcode, payload)
