@@ -42,6 +42,7 @@ from ..frames import (
     KEY_SPREAD,
     LOW_BYTES,
     MAX_CONTROL_PAYLOAD,
+    SMALL_MASK_SIZE,
     Opcode,
     mask,
     parse_frame_length,
@@ -712,10 +713,17 @@ class Rfc6455Codec(Codec):
         frame that is its message's first and last: none of the bookkeeping of a
         message in fragments (RFC 7692 §6: a compressed message in one frame).
         """
-        # A view, not a slice: the payload may be large, and mask() copies it
-        # once. (No name holds the view, so the buffer can be trimmed after.)
+        # Views, not slices, of a long payload: mask() copies it once. (No name holds
+        # the view, so the buffer can be trimmed after.)
+        length = stop - start
         if self._client:
             payload = bytes(memoryview(buf)[start:stop])
+        elif length <= SMALL_MASK_SIZE:
+            # mask() inlined, for the short frames of compressed messages: one XOR of
+            # two integers, the key repeated over the payload's length.
+            key = buf[start - 4 : start] * ((length + 3) >> 2)
+            data = int.from_bytes(buf[start:stop], "little")
+            payload = (data ^ int.from_bytes(key[:length], "little")).to_bytes(length, "little")
         else:
             payload = mask(memoryview(buf)[start:stop], buf[start - 4 : start])
         opcode = first & 0x0F
