@@ -658,3 +658,15 @@ def test_tail_inflated_apart_may_yield_data(limit: int | None) -> None:
     else:
         expected = data + b"\x00\x00\xff\xff"
         assert extension.decode_limited(2, 0x40, compressed, True, limit) == expected
+
+
+def test_streamed_whole_compressed_message_is_one_final_event() -> None:
+    client, server = deflate_pair(stream_messages=True)
+    client.send_text("hello" * 100)
+    client.send_text("a", final=False)
+    client.send_text("b")
+    events = transfer(client, server)
+    assert [(e.data, e.final) for e in events if isinstance(e, TextMessage)] == [
+        ("hello" * 100, True),
+        ("ab", True),
+    ]
