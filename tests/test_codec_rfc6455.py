@@ -972,3 +972,42 @@ def test_short_message_over_a_small_limit_is_refused(role: str, limit: int) -> N
 def test_short_frame_over_a_small_frame_limit_is_refused(role: str) -> None:
     codec = make_codec(role, max_frame_size=3)
     assert_fails(codec, incoming(role, Opcode.BINARY, b"four"), 1009, PayloadTooBig)
+
+
+@pytest.mark.parametrize("size", [0, 1, 125, 126, 127, 65535, 65536, 70000])
+@pytest.mark.parametrize("final", [True, False])
+def test_server_frames_are_serialize_frame(size: int, final: bool) -> None:
+    # The server writes its headers itself, without serialize_frame's checks: same bytes.
+    payload = bytes(range(256)) * (size // 256 + 1)
+    payload = payload[:size]
+    codec = Rfc6455Codec(client=False, max_message_size=None)
+    assert codec.send_binary(payload, final) == serialize_frame(2, payload, fin=final)
+    if not final:
+        assert codec.send_binary(payload) == serialize_frame(0, payload)
+
+
+class _Rsv2(Extension):
+    name = "rsv2"
+    rsv_bits = 0x20
+
+    def decode(self, opcode: int, rsv: int, payload: bytes, fin: bool) -> bytes:
+        return payload
+
+    def encode(self, opcode: int, payload: bytes, fin: bool) -> tuple[int, bytes]:
+        return 0x20, payload[::-1]
+
+
+def test_server_frames_carry_the_extensions_bits() -> None:
+    codec = Rfc6455Codec(client=False, max_message_size=None, extensions=[_Rsv2()])
+    assert codec.send_text("abc") == serialize_frame(1, b"cba", rsv=0x20)
+
+
+class _BadBits(_Rsv2):
+    def encode(self, opcode: int, payload: bytes, fin: bool) -> tuple[int, bytes]:
+        return 0x80, payload
+
+
+def test_an_extension_setting_bits_outside_rsv_is_refused() -> None:
+    codec = Rfc6455Codec(client=False, max_message_size=None, extensions=[_BadBits()])
+    with pytest.raises(ValueError, match="reserved bits"):
+        codec.send_binary(b"abc")

@@ -175,40 +175,14 @@ def echoed_then_failed(
     return (*messages, Fail(code)), (*(text(m.data) for m in messages), Fail(code))
 
 
-_INFLATED_SIZE_FAILURE = (
-    "with permessage-deflate agreed, a message over max_message_size found from its decoded "
-    "size gives up the framing: Close(1009) and the 1009 queued, then state CLOSED, "
-    "transport_action HALF_CLOSE, should_close_transport True, and the peer's answering close "
-    "is never reported; the frame was read whole, so the framing is in step, and "
-    "docs/topics/closing.rst wants WAIT_BRIEFLY (CLOSING) for a message over the size limits, "
-    "as 9.x-binary-over-limit gets without deflate. Server, limit 1000, in: "
-    "c28b9b3d5ae1f95d42e4385d4eede03d5a (RSV1 binary, 1001 zeros deflated) -> out: 883a03f1"
-    "'message of at least 1001 bytes exceeds the limit of 1000', CLOSED, HALF_CLOSE"
-)
-DEVIATIONS: dict[str, str] = {
-    **{
-        f"{kind}:12.x-{id}": _INFLATED_SIZE_FAILURE
-        for kind, id in (
-            ("case", "inflates-past-the-limit"),
-            ("case", "inflates-past-the-limit-in-fragments"),
-            ("case", "bomb-1-MiB-of-zeros"),
-            ("case", "uncompressed-past-the-limit"),
-            ("staged", "past-the-limit-in-first-fragment-fails-at-once"),
-        )
-    },
-    "case:12.x-empty-payload-then-another": (
-        "an RSV1 message with an empty payload is delivered as '' but leaves the decompressor "
-        "inside a stored block (00 00 ff ff alone is a block header and half a LEN), so the "
-        "next, valid message fails: client, context takeover, in: c100 c107f248cdc9c90700 "
-        "(RFC 7692 §7.2.3.1's 'Hello') -> TextMessage(''), then Close(1002, 'invalid compressed "
-        "data: ... invalid stored block lengths'); with 0x00 as the empty payload both arrive. "
-        "Either take the empty payload as '' without touching the context, or fail at it"
-    ),
-}
+DEVIATIONS: dict[str, str] = {}
 """Open deviations, ``"<kind>:<case id>"`` to the exact reason; each marks its case
 ``xfail(strict=True)``. The audit found four (late 1007 for an encoded surrogate, 1004
 refused from version 7/8 peers, no pong after our own close, 426 without ``Upgrade``),
-all four fixed in the core since; the permessage-deflate cases (12.x) found the two open here.
+all four fixed in the core since. The permessage-deflate cases (12.x) found two more, fixed
+too: a message over the limit once inflated gave up the framing although its frame was read
+whole (it now waits for the peer's close as 9.x-binary-over-limit does), and an empty RSV1
+payload left the decompressor half through a tail, failing the next message with 1002.
 """
 
 

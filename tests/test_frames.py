@@ -77,7 +77,7 @@ def test_mask_offset_counts_modulo_four() -> None:
     assert mask(b"llo", KEY, 6) == mask(b"llo", KEY, 2)
 
 
-@pytest.mark.parametrize("size", [0, 1, 3, 4, 5, 255, 256, 257, 1000, 70001])
+@pytest.mark.parametrize("size", [0, 1, 3, 4, 5, 255, 256, 257, 300, 511, 512, 513, 1000, 70001])
 def test_mask_xors_each_byte_with_the_key_byte_at_its_position(size: int) -> None:
     data = bytes(range(256)) * (size // 256 + 1)
     data = data[:size]
@@ -88,6 +88,11 @@ def test_mask_xors_each_byte_with_the_key_byte_at_its_position(size: int) -> Non
 @pytest.mark.parametrize("data", [bytearray(b"Hello" * 100), memoryview(b"Hello" * 100)])
 def test_mask_accepts_bytearray_and_memoryview(data: bytearray | memoryview) -> None:
     assert mask(data, KEY) == mask(b"Hello" * 100, KEY)
+
+
+@pytest.mark.parametrize("size", [300, 513])
+def test_mask_accepts_a_bytearray_key(size: int) -> None:
+    assert mask(bytes(size), bytearray(KEY)) == mask(bytes(size), KEY)
 
 
 def test_mask_returns_bytes_for_large_data() -> None:

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from pairs import open_pair, transfer
 
 from wsproto_core import ClientConnection, ServerConnection
-from wsproto_core.errors import HandshakeError, ProtocolError
+from wsproto_core.errors import HandshakeError, PayloadTooBig, ProtocolError
 from wsproto_core.events import BytesMessage, Close, Event, HandshakeFailed, TextMessage
 from wsproto_core.extensions import (
     ClientPerMessageDeflateFactory,
@@ -501,3 +501,172 @@ def test_decoder_dropped_without_context_takeover() -> None:
         assert extension.decode(1, rsv, data, True) == b"hello hello"
         assert extension._decoder is None
         assert sender._encoder is None
+
+
+# -- the paths a frame may take: short or long, limited or not, whole or in pieces ---------
+
+
+def _deflate(data: bytes, wbits: int = -15) -> bytes:
+    """``data`` as one message's compressed payload, the tail removed (RFC 7692 §7.2.1)."""
+    encoder = zlib.compressobj(wbits=wbits)
+    return (encoder.compress(data) + encoder.flush(zlib.Z_SYNC_FLUSH))[:-4]
+
+
+payloads = st.one_of(
+    st.binary(max_size=3000),  # incompressible: frames on both sides of the 2 KiB tail cut
+    st.builds(lambda n, b: b * n, st.integers(0, 300000), st.binary(min_size=1, max_size=5)),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=payloads, slack=st.integers(-3, 3), fin=st.booleans())
+def test_limited_inflate_is_the_unlimited_one_or_too_big(
+    data: bytes, slack: int, fin: bool
+) -> None:
+    # Every path (one call, steps, the tail appended or apart) gives what an unlimited
+    # decoder gives, or refuses the frame when, and only when, it inflates past the budget.
+    compressed = _deflate(data)
+    if not fin:
+        compressed += b"\x00\x00\xff\xff"  # a message's first frame, the flush left in
+    limit = max(0, len(data) + slack)
+    expected = PerMessageDeflate().decode_limited(1, 0x40, compressed, fin, None)
+    assert expected == data
+    extension = PerMessageDeflate()
+    if len(data) <= limit:
+        assert extension.decode_limited(1, 0x40, compressed, fin, limit) == data
+    else:
+        with pytest.raises(PayloadTooBig) as info:
+            extension.decode_limited(1, 0x40, compressed, fin, limit)
+        assert info.value.size == limit + 1  # no more than one byte past the budget
+
+
+@pytest.mark.parametrize("size", [1, 2047, 2048, 2049, 4096])
+@pytest.mark.parametrize("step_cut", [0, 1])
+def test_limit_exactly_at_the_inflated_size_and_one_under(size: int, step_cut: int) -> None:
+    # Around the 2 KiB cut where the tail is appended, and around one zlib step.
+    data = os.urandom(size) if step_cut == 0 else bytes(65536 * 2 + size)
+    compressed = _deflate(data)
+    assert PerMessageDeflate().decode_limited(2, 0x40, compressed, True, len(data)) == data
+    with pytest.raises(PayloadTooBig):
+        PerMessageDeflate().decode_limited(2, 0x40, compressed, True, len(data) - 1)
+
+
+def test_context_is_kept_across_short_and_long_frames() -> None:
+    sender, receiver = PerMessageDeflate(), PerMessageDeflate()
+    for data in [b"abc" * 10, os.urandom(5000), b"abc" * 10, bytes(100000), b""]:
+        rsv, compressed = sender.encode(2, data, True)
+        assert receiver.decode_limited(2, rsv, compressed, True, 10**6) == data
+
+
+@pytest.mark.parametrize("limit", [1000, 70000])
+def test_whole_message_at_the_limit_and_one_over(limit: int) -> None:
+    # One read holding the whole frame: the codec's direct path for unfragmented messages.
+    client, server = deflate_pair(max_message_size=limit)
+    for size in (limit - 1, limit):  # two messages: the context is kept between them
+        client.send_text("x" * size)
+        assert messages(transfer(client, server)) == ["x" * size]
+    client.send_text("x" * (limit + 1))
+    assert failure(server, client.data_to_send()).code == 1009
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    texts=st.lists(st.text(max_size=400), min_size=1, max_size=6),
+    limit=st.one_of(st.none(), st.integers(0, 1200)),
+)
+def test_one_read_and_byte_by_byte_agree(texts: list[str], limit: int | None) -> None:
+    # Whole frames in one read take the direct path; byte by byte, the general one.
+    results = []
+    for one_read in (True, False):
+        client, server = deflate_pair(max_message_size=limit)
+        for text in texts:
+            client.send_text(text)
+        wire = client.data_to_send()
+        received: list[Event] = []
+        for i in range(0, len(wire), len(wire) if one_read else 1):
+            server.receive_data(wire[i : i + (len(wire) if one_read else 1)])
+            received.extend(server.events())
+        results.append(
+            [(type(e).__name__, getattr(e, "data", getattr(e, "code", None))) for e in received]
+        )
+    assert results[0] == results[1]
+
+
+@pytest.mark.parametrize(
+    ("wire", "code"),
+    [
+        # A 16-bit length for a 5-byte payload (RFC 6455 §5.2: minimal lengths).
+        (b"\xc1\xfe\x00\x05" + KEY + b"\x00" * 5, 1002),
+        # An unmasked frame from the client (RFC 6455 §5.3).
+        (b"\xc1\x05" + b"\x00" * 5, 1002),
+        # RSV3, which permessage-deflate does not define.
+        (serialize_frame(1, b"abc", rsv=0x50, mask_key=KEY), 1002),
+        # A reserved opcode with RSV1.
+        (serialize_frame(3, b"abc", rsv=0x40, mask_key=KEY), 1002),
+        # Invalid UTF-8 in a compressed text message.
+        (serialize_frame(1, _deflate(b"\xff"), rsv=0x40, mask_key=KEY), 1007),
+        # A compressed message while a fragmented one is open.
+        (
+            serialize_frame(
+                1, _deflate(b"a") + b"\x00\x00\xff\xff", fin=False, rsv=0x40, mask_key=KEY
+            )
+            + serialize_frame(1, _deflate(b"b"), rsv=0x40, mask_key=KEY),
+            1002,
+        ),
+    ],
+)
+def test_broken_whole_frames_are_refused(wire: bytes, code: int) -> None:
+    _, server = deflate_pair()
+    assert failure(server, wire).code == code
+
+
+def test_short_bomb_fails_with_bounded_memory() -> None:
+    # 2 MiB of zeros in one frame of about 2 KiB: inflated in one call, then in steps.
+    limit = 2**20
+    compressed = _bomb(2 * 2**20)
+    assert len(compressed) <= 2100
+    wire = serialize_frame(2, compressed, fin=True, rsv=0x40, mask_key=KEY)
+    _, server = deflate_pair(max_message_size=limit)
+    tracemalloc.start()
+    try:
+        events = failure_events(server, wire)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert isinstance(events[-1], Close)
+    assert events[-1].code == 1009
+    assert peak <= 2 * limit, peak
+
+
+def failure_events(server: ServerConnection, wire: bytes) -> list[Event]:
+    server.receive_data(wire)
+    return list(server.events())
+
+
+@pytest.mark.parametrize("limit", [None, 3004, 3003])
+def test_tail_inflated_apart_may_yield_data(limit: int | None) -> None:
+    # A long final frame ending in a stored block's header announcing 4 bytes: the
+    # tail put back (RFC 7692 §7.2.2) is those 4 bytes, counted in the budget.
+    data = os.urandom(3000)
+    encoder = zlib.compressobj(wbits=-15)
+    compressed = encoder.compress(data) + encoder.flush(zlib.Z_SYNC_FLUSH)
+    compressed += b"\x00\x04\x00\xfb\xff"  # BFINAL 0, stored; LEN 4, NLEN
+    extension = PerMessageDeflate()
+    if limit is not None and limit < 3004:
+        with pytest.raises(PayloadTooBig):
+            extension.decode_limited(2, 0x40, compressed, True, limit)
+    else:
+        expected = data + b"\x00\x00\xff\xff"
+        assert extension.decode_limited(2, 0x40, compressed, True, limit) == expected
+
+
+def test_streamed_whole_compressed_message_is_one_final_event() -> None:
+    client, server = deflate_pair(stream_messages=True)
+    client.send_text("hello" * 100)
+    client.send_text("a", final=False)
+    client.send_text("b")
+    events = transfer(client, server)
+    assert [(e.data, e.final) for e in events if isinstance(e, TextMessage)] == [
+        ("hello" * 100, True),
+        ("ab", True),
+    ]

@@ -42,6 +42,7 @@ from ..frames import (
     KEY_SPREAD,
     LOW_BYTES,
     MAX_CONTROL_PAYLOAD,
+    SMALL_MASK_SIZE,
     Opcode,
     mask,
     parse_frame_length,
@@ -123,6 +124,21 @@ def _pack(parts: list[AnyStr], settled: int) -> None:
     if settled and len(parts[settled - 1]) < _PACKED_PIECE:
         settled -= 1
     parts[settled:] = [parts[0][:0].join(parts[settled:])]
+
+
+_pack_16 = struct.Struct("!BBH").pack
+_pack_64 = struct.Struct("!BBQ").pack
+
+
+def _unmasked_frame(first: int, payload: bytes) -> bytes:
+    """A server's frame: :func:`~wsproto_core.frames.serialize_frame` for a valid first
+    header byte ``first`` (FIN, RSV, opcode), no mask, none of its checks."""
+    size = len(payload)
+    if size < 126:
+        return bytes((first, size)) + payload
+    if size < 0x10000:
+        return _pack_16(first, 126, size) + payload
+    return _pack_64(first, 127, size) + payload
 
 
 @functools.lru_cache(maxsize=256)  # 2 roles x limits 0-125: every table fits
@@ -424,7 +440,7 @@ class Rfc6455Codec(Codec):
         medium_header = 4 if client else 8
         size_bound = self._size_bound
         unpack_from = _unpack_from
-        receive_data_frame = self._receive_frame
+        receive_data_frame = self._receive_decoded if self._extensions else self._receive_frame
         receive_control_frame = self._receive_control_frame
         idle = not self._message_opcode
         append = events.append
@@ -561,11 +577,11 @@ class Rfc6455Codec(Codec):
         if end < header_end:
             return pos
         stop = header_end + length
-        if first & 0x80 and opcode and stop <= end and not self._extensions:
+        if first & 0x80 and opcode and stop <= end:
             # A whole, unfragmented message in the buffer.
-            self._receive_message(buf, header_end, stop, opcode, events)
+            self._receive_message(buf, header_end, stop, first, events)
             return stop
-        # A fragment, a frame with extensions, or a frame not all here yet.
+        # A fragment, or a frame not all here yet.
         if opcode:
             self._message_opcode = opcode
             if opcode == _TEXT:
@@ -578,8 +594,42 @@ class Rfc6455Codec(Codec):
         self._frame_rsv = first & 0x70
         stop = stop if stop <= end else end
         self._frame_left = length - (stop - header_end)
-        self._frame_payload(memoryview(buf)[header_end:stop], events)
+        self._frame_payload(buf, header_end, stop, end, events)
         return stop
+
+    def _receive_decoded(
+        self, buf: bytes | bytearray, pos: int, end: int, events: MutableSequence[Event]
+    ) -> int:
+        """:meth:`_receive_frame` with extensions, the usual frame first.
+
+        A whole, unfragmented text or binary message with a 7 or 16-bit length,
+        as most compressed messages come (RFC 7692 §6), goes straight to
+        :meth:`_receive_message` (and the extensions); any other frame, and any
+        frame that breaks a rule, takes the general path, which refuses it.
+        """
+        first = buf[pos]
+        second = buf[pos + 1]
+        opcode = first & 0x0F
+        if (
+            first & 0x80
+            and _TEXT <= opcode <= _BINARY
+            and not self._message_opcode
+            and not first & 0x70 & ~self._rsv_allowed
+            and second & 0x80 == self._mask_bit
+        ):
+            length = second & 0x7F
+            header_end = pos + (6 if second & 0x80 else 2)
+            if length == 126 and header_end + 2 <= end:
+                (length,) = _unpack_from("!H", buf, pos + 2)
+                header_end += 2
+                minimal = length >= 126  # RFC 6455 §5.2
+            else:
+                minimal = length < 126
+            stop = header_end + length
+            if minimal and stop <= end and length <= self._size_bound:
+                self._receive_message(buf, header_end, stop, first, events)
+                return stop
+        return self._receive_frame(buf, pos, end, events)
 
     def _check_rsv_and_mask(self, first: int, second: int) -> None:
         """Check a frame's reserved bits and its mask bit, from its first two header bytes."""
@@ -690,23 +740,51 @@ class Rfc6455Codec(Codec):
         buf: bytes | bytearray,
         start: int,
         stop: int,
-        opcode: int,
+        first: int,
         events: MutableSequence[Event],
     ) -> None:
-        """Deliver the unfragmented message whose payload is ``buf[start:stop]``."""
-        # A view, not a slice: the payload may be large, and mask() copies it
-        # once. (No name holds the view, so the buffer can be trimmed after.)
+        """Deliver the unfragmented message whose payload is ``buf[start:stop]``.
+
+        ``first`` is the frame's first header byte (FIN, the reserved bits, the
+        opcode). With extensions, the payload goes through them at once, as one
+        frame that is its message's first and last: none of the bookkeeping of a
+        message in fragments (RFC 7692 §6: a compressed message in one frame).
+        """
+        # Views, not slices, of a long payload: mask() copies it once. (No name holds
+        # the view, so the buffer can be trimmed after.)
+        length = stop - start
         if self._client:
             payload = bytes(memoryview(buf)[start:stop])
+        elif length <= SMALL_MASK_SIZE:
+            # mask() inlined, for the short frames of compressed messages: one XOR of
+            # two integers, the key repeated over the payload's length.
+            key = buf[start - 4 : start] * ((length + 3) >> 2)
+            data = int.from_bytes(buf[start:stop], "little")
+            payload = (data ^ int.from_bytes(key[:length], "little")).to_bytes(length, "little")
         else:
             payload = mask(memoryview(buf)[start:stop], buf[start - 4 : start])
+        opcode = first & 0x0F
+        if self._extensions:
+            try:
+                payload = self._decode_extensions(opcode, first & 0x70, payload, True, 0)
+            except PayloadTooBig:
+                # Over the limit once decoded, but read whole: the framing is in step.
+                self._fail_in_step(buf, len(buf), stop, 0)
+                raise
+        event: Event
         if opcode == _TEXT:
             try:
-                events.append(TextMessage(payload.decode("utf-8")))
+                text = payload.decode("utf-8")
             except UnicodeDecodeError:
                 raise InvalidUTF8() from None
+            event = _new_event(TextMessage)
+            _set_text_data(event, text)
+            _set_text_final(event, True)
         else:
-            events.append(BytesMessage(payload))
+            event = _new_event(BytesMessage)
+            _set_bytes_data(event, payload)
+            _set_bytes_final(event, True)
+        events.append(event)
 
     def _continue_frame(
         self, buf: bytes | bytearray, end: int, events: MutableSequence[Event], start: int = 0
@@ -715,20 +793,35 @@ class Rfc6455Codec(Codec):
         left = self._frame_left
         stop = min(end, start + left)
         self._frame_left = left - (stop - start)
-        self._frame_payload(memoryview(buf)[start:stop], events)
+        self._frame_payload(buf, start, stop, end, events)
         return stop
 
-    def _frame_payload(self, piece: memoryview, events: MutableSequence[Event]) -> None:
-        """Deliver (or gather) a piece of the current data frame's payload, still masked
-        if it was, as part of the current message."""
+    def _frame_payload(
+        self,
+        buf: bytes | bytearray,
+        start: int,
+        stop: int,
+        end: int,
+        events: MutableSequence[Event],
+    ) -> None:
+        """Deliver (or gather) ``buf[start:stop]``, a piece of the current data frame's
+        payload (still masked if it was), as part of the current message."""
         key = self._frame_key
+        piece = memoryview(buf)[start:stop]
         if key is None:
             data = bytes(piece)
         else:
             data = mask(piece, key, self._frame_offset)
             self._frame_offset += len(data)
+        del piece  # no view may outlive this call: the buffer is trimmed after
         if self._extensions:
-            decoded = self._decode_frame(data)
+            try:
+                decoded = self._decode_frame(data)
+            except PayloadTooBig:
+                # Decoded past the limit once the frame was all here: the framing is in
+                # step, the peer's close can still be read after it (see SKIP_LIMIT).
+                self._fail_in_step(buf, end, stop, 0)
+                raise
             if decoded is None:
                 return  # extensions decode whole frames
             data = decoded
@@ -866,28 +959,41 @@ class Rfc6455Codec(Codec):
             self._frame_parts.append(data)
             data = b"".join(self._frame_parts)
             self._frame_parts.clear()
-        opcode = self._frame_opcode
-        rsv = self._frame_rsv
-        fin = self._frame_fin
+        decoded = self._message_decoded
+        data = self._decode_extensions(
+            self._frame_opcode, self._frame_rsv, data, self._frame_fin, decoded
+        )
+        self._message_decoded = decoded + len(data)
+        return data
+
+    def _decode_extensions(
+        self, opcode: int, rsv: int, data: bytes, fin: bool, decoded: int
+    ) -> bytes:
+        """Pass a whole data frame through the extensions, ``decoded`` bytes into its message.
+
+        Raises:
+            PayloadTooBig: The decoded message is over the limit.
+        """
         # RFC 6455 §9: extensions decode in the reverse of the order they encode.
         extensions = self._extensions
-        for extension in reversed(extensions[1:]):
-            data = extension.decode(opcode, rsv, data, fin)
+        if len(extensions) > 1:
+            for extension in reversed(extensions[1:]):
+                data = extension.decode(opcode, rsv, data, fin)
         # The last decoder is told the budget left: an inflating extension stops one
         # byte past it (the bomb guard of RFC 7692 §8.1's compressed messages).
         max_message = self._max_message_size
-        budget = None if max_message is None else max_message - self._message_decoded
-        try:
-            data = extensions[0].decode_limited(opcode, rsv, data, fin, budget)
-        except PayloadTooBig as exc:
-            assert max_message is not None
-            size = self._message_decoded + exc.size
-            raise PayloadTooBig(size, max_message, self._too_big_code) from None
-        decoded = self._message_decoded + len(data)
-        if max_message is not None and decoded > max_message:
-            raise PayloadTooBig(decoded, max_message, self._too_big_code)
-        self._message_decoded = decoded
-        self._call_decoded += len(data)
+        if max_message is None:
+            data = extensions[0].decode_limited(opcode, rsv, data, fin, None)
+        else:
+            try:
+                data = extensions[0].decode_limited(
+                    opcode, rsv, data, fin, max_message - decoded
+                )
+            except PayloadTooBig as exc:
+                raise PayloadTooBig(decoded + exc.size, max_message, self._too_big_code) from None
+            if decoded + len(data) > max_message:
+                raise PayloadTooBig(decoded + len(data), max_message, self._too_big_code)
+        self._call_decoded += len(data)  # toward DECODE_BUDGET
         return data
 
     # -- sending -----------------------------------------------------------------
@@ -950,7 +1056,11 @@ class Rfc6455Codec(Codec):
         for extension in self._extensions:
             bits, payload = extension.encode(opcode, payload, final)
             rsv |= bits
-        return self._frame(opcode, payload, final, rsv)
+        if rsv & ~0x70:
+            raise ValueError(f"reserved bits must be within 0x70, not {rsv:#x}")
+        if self._client:
+            return self._frame(opcode, payload, final, rsv)
+        return _unmasked_frame((0x80 if final else 0) | rsv | opcode, payload)
 
     def _send_control(self, opcode: int, payload: bytes) -> bytes:
         if len(payload) > MAX_CONTROL_PAYLOAD:
@@ -963,4 +1073,4 @@ class Rfc6455Codec(Codec):
             return serialize_frame(
                 opcode, payload, fin=fin, rsv=rsv, mask_key=self._mask_key_source(4)
             )
-        return serialize_frame(opcode, payload, fin=fin, rsv=rsv)
+        return _unmasked_frame((0x80 if fin else 0) | rsv | opcode, payload)

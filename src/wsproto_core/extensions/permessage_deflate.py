@@ -46,8 +46,16 @@ _TAIL = b"\x00\x00\xff\xff"
 """The empty stored block a ``Z_SYNC_FLUSH`` ends with (RFC 7692 §7.2.1, §7.2.2)."""
 
 _RSV1 = 0x40
+_SYNC_FLUSH = zlib.Z_SYNC_FLUSH
 _STEP = 1 << 16
 """The most bytes inflated at a time when a limit applies."""
+_APPEND_TAIL = 2048
+"""The longest final frame the tail is appended to, to inflate them in one call.
+
+A second call to ``decompress`` costs about 0.4 µs (CPython 3.11), copying 2 KiB
+much less; a longer frame is not copied for 4 bytes (websockets draws the same
+line at 2044 bytes).
+"""
 _WINDOW_BITS = re.compile(r"(?:[89]|1[0-5])\Z")
 """A window-bits value: 8 to 15, in decimal without leading zeros (RFC 7692 §7.1.2)."""
 
@@ -155,22 +163,33 @@ class PerMessageDeflate(Extension):
                 codec raises it again with its own limit and close code).
         """
         if opcode:
-            self._decoding = bool(rsv & _RSV1)
+            self._decoding = decoding = rsv & _RSV1 != 0
         elif rsv & _RSV1:
             raise ProtocolError("RSV1 set on a continuation frame")
-        if not self._decoding:
+        else:
+            decoding = self._decoding
+        if not decoding:
+            return payload
+        if fin and opcode and not payload:
+            # An empty compressed message sent as nothing at all, where §7.2.3.6 sends
+            # 0x00: empty, and the context (a half-read tail would break it) untouched.
             return payload
         decoder = self._decoder
         if decoder is None:
             decoder = self._decoder = zlib.decompressobj(wbits=-max(self.remote_max_window_bits, 9))
-        # RFC 7692 §7.2.2: the tail goes back after the message's last frame (inflated
-        # apart: appending it would copy the frame).
-        inputs = (payload, _TAIL) if fin else (payload,)
+        # RFC 7692 §7.2.2: the tail goes back after the message's last frame: appended
+        # to a short frame (a second call to zlib costs more than the copy), else
+        # inflated apart (appending it would copy the frame).
         try:
-            if limit is None:
-                data = b"".join([decoder.decompress(piece) for piece in inputs])
+            if not fin:
+                data = _inflate(decoder, payload, limit)
+            elif len(payload) <= _APPEND_TAIL:
+                data = _inflate(decoder, payload + _TAIL, limit)
             else:
-                data = _inflate(decoder, inputs, limit)
+                data = _inflate(decoder, payload, limit)
+                rest = _inflate(decoder, _TAIL, None if limit is None else limit - len(data))
+                if rest:
+                    data += rest
         except zlib.error as exc:
             raise ProtocolError(f"invalid compressed data: {exc}") from None
         # A message that ended its DEFLATE stream (BFINAL set, RFC 7692 §7.2.3.4) cannot be followed
@@ -185,13 +204,12 @@ class PerMessageDeflate(Extension):
         Each frame is flushed (``Z_SYNC_FLUSH``) so the peer can inflate it as it
         arrives; the last frame's ``00 00 ff ff`` tail is removed (RFC 7692 §7.2.1).
         """
-        rsv = 0
         if opcode:
             # A fragmented message is compressed whatever the size of its first frame.
-            self._encoding = not fin or len(payload) >= self._compress_threshold
-            if self._encoding:
-                rsv = _RSV1
-        if not self._encoding:
+            encoding = self._encoding = not fin or len(payload) >= self._compress_threshold
+        else:
+            encoding = self._encoding
+        if not encoding:
             return 0, payload
         encoder = self._encoder
         if encoder is None:
@@ -202,37 +220,55 @@ class PerMessageDeflate(Extension):
                 -max(self.local_max_window_bits, 9),
                 self._mem_level,
             )
-        data = encoder.compress(payload) + encoder.flush(zlib.Z_SYNC_FLUSH)
+        data = encoder.compress(payload) + encoder.flush(_SYNC_FLUSH)
         if fin:
+            # Not there after an empty last frame that followed a flush: zlib writes nothing.
             if data.endswith(_TAIL):
                 data = data[:-4]
             if self.local_no_context_takeover:
                 self._encoder = None
-        return rsv, data
+        return (_RSV1 if opcode else 0), data
 
 
-def _inflate(decoder: zlib._Decompress, inputs: tuple[bytes, ...], limit: int) -> bytes:
-    """Inflate ``inputs``, in steps of at most :data:`_STEP` bytes, up to ``limit`` bytes.
+def _inflate(decoder: zlib._Decompress, data: bytes, limit: int | None) -> bytes:
+    """Inflate ``data``, producing at most ``limit + 1`` bytes (``None``: no limit).
+
+    One call to zlib when the output is shorter than a step (:data:`_STEP`), as
+    a short message's is; else :func:`_inflate_steps` takes over.
+
+    Raises:
+        PayloadTooBig: More than ``limit`` bytes would come out.
+    """
+    if limit is None:
+        return decoder.decompress(data)
+    room = _STEP if limit >= _STEP else limit + 1
+    piece = decoder.decompress(data, room)
+    if len(piece) < room:
+        return piece  # all of ``data`` read, no output held back, within the limit
+    return _inflate_steps(decoder, piece, limit)
+
+
+def _inflate_steps(decoder: zlib._Decompress, piece: bytes, limit: int) -> bytes:
+    """Go on inflating after ``piece`` filled a step: the input left, and the output zlib holds.
 
     Raises:
         PayloadTooBig: More than ``limit`` bytes would come out; found with at most
             ``limit + 1`` inflated, never joined into one object.
     """
-    pieces: list[bytes] = []
-    total = 0
-    for data in inputs:
-        while True:
-            room = min(_STEP, limit + 1 - total)
-            piece = decoder.decompress(data, room)
-            total += len(piece)
-            if total > limit:
-                raise PayloadTooBig(total, limit)
-            pieces.append(piece)
-            data = decoder.unconsumed_tail
-            # Output may be pending in zlib with no input left when a step was filled.
-            if not data and len(piece) < room:
-                break
-    return pieces[0] if len(pieces) == 1 else b"".join(pieces)
+    total = len(piece)
+    pieces = [piece]
+    room = len(piece)  # the step it filled
+    # Output may be pending in zlib with no input left when a step was filled. A step
+    # never goes past limit + 1 bytes, and one that reaches it is filled: the loop
+    # goes on, to the check.
+    while len(piece) == room or decoder.unconsumed_tail:
+        if total > limit:
+            raise PayloadTooBig(total, limit)
+        room = min(_STEP, limit + 1 - total)
+        piece = decoder.decompress(decoder.unconsumed_tail, room)
+        total += len(piece)
+        pieces.append(piece)
+    return b"".join(pieces)
 
 
 def _parse(params: ExtensionParams) -> dict[str, str | None] | None:
