@@ -986,9 +986,7 @@ class Rfc6455Codec(Codec):
             data = extensions[0].decode_limited(opcode, rsv, data, fin, None)
         else:
             try:
-                data = extensions[0].decode_limited(
-                    opcode, rsv, data, fin, max_message - decoded
-                )
+                data = extensions[0].decode_limited(opcode, rsv, data, fin, max_message - decoded)
             except PayloadTooBig as exc:
                 raise PayloadTooBig(decoded + exc.size, max_message, self._too_big_code) from None
             if decoded + len(data) > max_message:
