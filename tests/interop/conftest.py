@@ -65,9 +65,11 @@ def backend(
 
 @pytest.fixture
 def fresh_backend(tmp_path: Path) -> Iterator[Peers[Backend]]:
-    """Servers a test may shut down itself: ``fresh_backend(flavour)``."""
+    """Servers a test may shut down or configure itself: ``fresh_backend(flavour, *options)``."""
     peers = Peers(
-        lambda flavour: start_backend(flavour, tmp_path / f"backend-{len(peers.started)}")
+        lambda flavour, *options: start_backend(
+            flavour, tmp_path / f"backend-{len(peers.started)}", *options
+        )
     )
     yield peers
     peers.stop()
@@ -118,7 +120,10 @@ def node(tmp_path: Path) -> NodeRunner:
 
 @pytest.fixture
 def ws_server(tmp_path: Path) -> Iterator[Peers[NodeWsServer]]:
-    """Node ws servers: ``ws_server()``, or ``ws_server(fragments=K)`` to fragment their echoes."""
+    """Node ws servers: ``ws_server()``, or ``ws_server(fragments=K)`` to fragment their echoes.
+
+    ``ws_server(perMessageDeflate=...)`` gives ws's permessage-deflate options (default off).
+    """
     require("ws")
     peers = Peers(
         lambda **options: NodeWsServer(options, tmp_path / f"ws-server-{len(peers.started)}")

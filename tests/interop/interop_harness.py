@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import queue
+import random
 import re
 import shutil
 import signal
@@ -63,6 +64,14 @@ MAX_MESSAGE_SIZE = 2 * 2**20
 """The ``--max-message-size`` of every backend: 1 MiB messages pass, 3 MiB ones get 1009."""
 
 TEXT_PATTERN = "wsproto_core \u2713 \u00fcn\u00efc\u00f6d\u00e9 \u20ac "
+JSON_PATTERN = '{"id":7,"name":"wsproto_core","tags":["deflate","rfc7692"],"ok":true},'
+KIB = 2**10
+MIB = 2**20
+DEFLATE_SIZES = (0, 100, 64 * KIB, MIB)
+"""The message sizes of the permessage-deflate matrix: empty, small, 64 KiB, 1 MiB."""
+DEFLATE_KINDS = ("text", "json", "binary", "random", "random_text")
+"""The payload kinds of that matrix (see :func:`payload`): three compressible, two random."""
+TEXT_KINDS = frozenset({"text", "json", "random_text"})
 SERVING = re.compile(r"serving on http://(127\.0\.0\.1):(\d+)/")
 
 STARTED: list[PeerProcess] = []
@@ -78,6 +87,94 @@ def text_payload(size: int) -> str:
 def binary_payload(size: int) -> bytes:
     """The binary message of ``size`` bytes that ``steps.js`` sends: byte i is (31 i + 7) % 256."""
     return bytes((31 * i + 7) & 0xFF for i in range(size))
+
+
+def json_payload(size: int) -> str:
+    """The compressible JSON-like text of ``size`` characters that ``steps.js`` sends."""
+    repeats = -(-size // len(JSON_PATTERN))
+    return (JSON_PATTERN * repeats)[:size]
+
+
+_UTF8_RANGES = ((0x00, 0x7F), (0x80, 0x7FF), (0x800, 0xFFFF), (0x10000, 0x10FFFF))
+
+
+def random_text_payload(size: int, rng: random.Random) -> str:
+    """Random code points of all four UTF-8 lengths (no surrogates), ``size`` bytes in UTF-8.
+
+    The same rule as ``steps.js``'s ``random_text``, from ``rng`` instead of crypto.
+    """
+    points = []
+    left = size
+    while left > 0:
+        length = rng.randint(1, 4)
+        if length > left:
+            length = 1
+        low, high = _UTF8_RANGES[length - 1]
+        point = rng.randint(low, high)
+        if 0xD800 <= point <= 0xDFFF:
+            point -= 0x800
+        points.append(chr(point))
+        left -= length
+    return "".join(points)
+
+
+def payload(kind: str, size: int, rng: random.Random | None = None) -> str | bytes:
+    """The message of ``kind`` and ``size`` (see ``steps.js``); random ones from ``rng``.
+
+    ``text`` is ``size`` code points; the other kinds are ``size`` bytes in UTF-8.
+    """
+    if kind == "text":
+        return text_payload(size)
+    if kind == "json":
+        return json_payload(size)
+    if kind == "binary":
+        return binary_payload(size)
+    rng = rng or random.Random(size)
+    if kind == "random":
+        return rng.randbytes(size)
+    if kind == "random_text":
+        return random_text_payload(size, rng)
+    raise ValueError(f"unknown payload kind {kind!r}")
+
+
+def deflate_echo_steps(
+    kinds: Sequence[str] = DEFLATE_KINDS, sizes: Sequence[int] = DEFLATE_SIZES
+) -> list[dict[str, Any]]:
+    """``steps.js`` steps echoing one message of every kind and size, then closing with 1000."""
+    steps: list[dict[str, Any]] = []
+    for kind in kinds:
+        for size in sizes:
+            steps += [{"send": kind, "size": size}, {"receive": 1}]
+    return [*steps, {"close": 1000}]
+
+
+def check_deflate_echoes(result: dict[str, Any]) -> list[tuple[str, int, dict[str, Any]]]:
+    """Check that every message a :func:`deflate_echo_steps` run sent came back intact.
+
+    Each echo must have the type, length, UTF-8 size and SHA-256 of what was sent, and the
+    deterministic kinds must hash as Python's :func:`payload` does.
+
+    Returns:
+        ``(kind, size, received)`` for every echo, ``received`` as ``steps.js`` reports it.
+    """
+    assert result["opened"], result
+    entries = result["results"]
+    assert entries[-1]["closed"]["code"] == 1000, entries[-1]
+    echoes = []
+    for sent, received in zip(entries[:-1:2], entries[1:-1:2], strict=True):
+        kind = sent["sent"]
+        size = sent["length"] if kind == "text" else sent["bytes"]
+        where = f"{kind} {size}"
+        assert received["received"] == ("text" if kind in TEXT_KINDS else "binary"), where
+        assert (received["length"], received["bytes"], received["sha256"]) == (
+            sent["length"],
+            sent["bytes"],
+            sent["sha256"],
+        ), where
+        if kind in {"text", "json", "binary"}:
+            assert sent["sha256"] == sha256(payload(kind, size)), where
+        echoes.append((kind, size, received))
+    return echoes
 
 
 def sha256(data: str | bytes) -> str:
@@ -368,8 +465,14 @@ def assert_shutdown_reaches_client(
     assert backend.process.wait(15) == 0
 
 
-def start_backend(flavour: str, log_dir: Path) -> Backend:
-    """Start our server, asyncio or threading, on a free port of 127.0.0.1."""
+def start_backend(flavour: str, log_dir: Path, *options: str) -> Backend:
+    """Start our server, asyncio or threading, on a free port of 127.0.0.1.
+
+    Args:
+        flavour: ``"asyncio"`` or ``"threads"``.
+        log_dir: Where its output goes.
+        options: More ``serve`` options, e.g. ``--no-compression``.
+    """
     argv = [
         sys.executable,
         "-m",
@@ -384,6 +487,7 @@ def start_backend(flavour: str, log_dir: Path) -> Backend:
     ]
     if flavour == "threads":
         argv.append("--threads")
+    argv += options
     process = PeerProcess(
         f"backend-{flavour}",
         argv,
@@ -426,6 +530,24 @@ class Proxy:
     def error_log(self) -> str:
         """The proxy's error log so far."""
         return (self.root / "error.log").read_text(errors="replace")
+
+    def bytes_sent(self, target: str, timeout: float = 15.0) -> int:
+        """The bytes sent to the client on the request for ``target`` (its path and query).
+
+        Both proxies log every byte written to the client connection, a WebSocket
+        tunnel's included (Apache's ``%O``, nginx's ``$bytes_sent``), once the
+        connection ends: this waits for that line of the access log.
+        """
+        line = re.compile(rf'"GET {re.escape(target)} HTTP/1\.1" \d+ \d+ (\d+)$', re.MULTILINE)
+        access_log = self.root / "access.log"
+        deadline = time.monotonic() + timeout
+        while True:
+            match = line.search(access_log.read_text(errors="replace"))
+            if match is not None:
+                return int(match.group(1))
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{self.kind}: no access log line for {target} in {timeout} s")
+            time.sleep(0.05)
 
     @property
     def log_files(self) -> tuple[Path, ...]:

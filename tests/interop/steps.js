@@ -4,32 +4,81 @@
 // classic <script> and Node as a module; it defines globalThis.interopRunSteps.
 //
 // Steps (objects):
-//   {send: "text"|"binary", size: N, fragments?: K}  a deterministic payload (see payload())
-//   {send: "text"|"binary", data: "..."}             a literal payload
-//   {receive: N}                                     the next N messages: type, length, sha256 (text kept when short)
+//   {send: KIND, size: N, fragments?: K}  a generated payload of KIND (see payload()); the
+//                                         result has its length, UTF-8 byte count and sha256
+//   {send: "text"|"binary", data: "..."}  a literal payload
+//   {receive: N}                          the next N messages: type, length, bytes, sha256 (text
+//                                         kept when short), and extras.stats() when given
 //   {ping: "payload"}                                a ping, then wait for its pong (needs extras.ping)
 //   {close: code, reason: "..."}                     start the closing handshake, wait for the close event
 //   {await_close: true}                              wait for the peer to close
 //   {mark: "name"}                                   call extras.mark(name) (tell the Python test where we are)
-// Payload rule, mirrored by the Python tests: text is TEXT_PATTERN repeated, cut to N UTF-16
-// code units (all BMP, so N code points); binary byte i is (31 * i + 7) mod 256.
+// Payload kinds. Mirrored by the Python tests (interop_harness.py): "text" is TEXT_PATTERN
+// repeated, cut to N UTF-16 code units (all BMP, so N code points); "json" is JSON_PATTERN
+// repeated, cut to N characters (ASCII); "binary" byte i is (31 * i + 7) mod 256. Not mirrored
+// (the test compares the sha256 of what was sent with that of what came back): "random" is N
+// random bytes; "random_text" is random code points of all four UTF-8 lengths (no surrogates),
+// N bytes in UTF-8. "text", "json" and "random_text" are sent as text messages.
+// The result also carries `extensions` (the socket's) and extras.info() when given.
 
 globalThis.interopRunSteps = async function interopRunSteps(socket, steps, extras = {}) {
   const TEXT_PATTERN = "wsproto_core \u2713 \u00fcn\u00efc\u00f6d\u00e9 \u20ac ";
+  const JSON_PATTERN = '{"id":7,"name":"wsproto_core","tags":["deflate","rfc7692"],"ok":true},';
+  const TEXT_KINDS = ["text", "json", "random_text"];
   const STEP_TIMEOUT_MS = 15000;
   const received = [];
   const waiters = [];
   const results = [];
   let closed = null;
 
-  const payload = (kind, size) => {
-    if (kind === "text") {
-      return TEXT_PATTERN.repeat(Math.ceil(size / TEXT_PATTERN.length)).slice(0, size);
+  const randomBytes = (size) => {
+    const bytes = new Uint8Array(size);
+    // getRandomValues fills at most 65536 bytes a call.
+    for (let at = 0; at < size; at += 65536) {
+      globalThis.crypto.getRandomValues(bytes.subarray(at, Math.min(at + 65536, size)));
     }
+    return bytes;
+  };
+  // Random code points, each of a UTF-8 length 1 to 4 chosen at random (one byte when fewer
+  // bytes remain), until the UTF-8 form is exactly `size` bytes.
+  const randomText = (size) => {
+    const ranges = [
+      [0x00, 0x7f],
+      [0x80, 0x7ff],
+      [0x800, 0xffff],
+      [0x10000, 0x10ffff],
+    ];
+    const words = new Uint32Array(2);
+    const points = [];
+    for (let left = size; left > 0; ) {
+      globalThis.crypto.getRandomValues(words);
+      let length = (words[0] % 4) + 1;
+      if (length > left) length = 1;
+      const [low, high] = ranges[length - 1];
+      let point = low + (words[1] % (high - low + 1));
+      if (point >= 0xd800 && point <= 0xdfff) point -= 0x800;
+      points.push(point);
+      left -= length;
+    }
+    let text = "";
+    for (let at = 0; at < points.length; at += 8192) {
+      text += String.fromCodePoint(...points.slice(at, at + 8192));
+    }
+    return text;
+  };
+  const repeatTo = (pattern, size) => pattern.repeat(Math.ceil(size / pattern.length)).slice(0, size);
+  const payload = (kind, size) => {
+    if (kind === "text") return repeatTo(TEXT_PATTERN, size);
+    if (kind === "json") return repeatTo(JSON_PATTERN, size);
+    if (kind === "random_text") return randomText(size);
+    if (kind === "random") return randomBytes(size);
+    if (kind !== "binary") throw new Error(`unknown payload kind ${kind}`);
     const bytes = new Uint8Array(size);
     for (let i = 0; i < size; i++) bytes[i] = (31 * i + 7) & 0xff;
     return bytes;
   };
+  const byteLength = (data) =>
+    typeof data === "string" ? new TextEncoder().encode(data).length : data.byteLength;
   const sha256 = async (data) => {
     const bytes = typeof data === "string" ? new TextEncoder().encode(data) : new Uint8Array(data);
     const digest = await globalThis.crypto.subtle.digest("SHA-256", bytes);
@@ -70,19 +119,24 @@ globalThis.interopRunSteps = async function interopRunSteps(socket, steps, extra
   await until(() => socket.readyState !== 0, "the opening handshake");
   if (socket.readyState !== 1) {
     await until(() => closed !== null, "the close event after a failed handshake");
-    return { opened: false, protocol: null, results, closed };
+    return { opened: false, protocol: null, extensions: null, results, closed };
   }
   const protocol = socket.protocol;
+  const extensions = socket.extensions;
+  const info = extras.info ? extras.info() : null;
 
   for (const step of steps) {
     if (step.send !== undefined) {
-      const data = step.data !== undefined ? step.data : payload(step.send, step.size);
+      const generated = step.data === undefined;
+      const data = generated ? payload(step.send, step.size) : step.data;
       if (step.fragments && step.fragments > 1) {
-        extras.sendFragmented(data, step.send === "binary", step.fragments);
+        extras.sendFragmented(data, !TEXT_KINDS.includes(step.send), step.fragments);
       } else {
         socket.send(data);
       }
-      results.push({ sent: step.send, length: data.length });
+      const sent = { sent: step.send, length: data.length };
+      if (generated) Object.assign(sent, { bytes: byteLength(data), sha256: await sha256(data) });
+      results.push(sent);
     } else if (step.receive !== undefined) {
       for (let n = 0; n < step.receive; n++) {
         await until(() => received.length > 0 || closed !== null, "a message");
@@ -92,8 +146,10 @@ globalThis.interopRunSteps = async function interopRunSteps(socket, steps, extra
         results.push({
           received: isText ? "text" : "binary",
           length: isText ? data.length : data.byteLength,
+          bytes: byteLength(data),
           sha256: await sha256(data),
           text: isText && data.length <= 64 ? data : null,
+          ...(extras.stats ? { stats: extras.stats() } : {}),
         });
       }
     } else if (step.ping !== undefined) {
@@ -114,5 +170,5 @@ globalThis.interopRunSteps = async function interopRunSteps(socket, steps, extra
       throw new Error(`unknown step ${JSON.stringify(step)}`);
     }
   }
-  return { opened: true, protocol, results, closed };
+  return { opened: true, protocol, extensions, info, results, closed };
 };

@@ -6,139 +6,21 @@ codes), so each test checks both sides.
 
 from __future__ import annotations
 
-import asyncio
-import threading
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING
 
 import pytest
 from interop_harness import BACKEND_FLAVOURS, binary_payload, sha256, text_payload
-
-import wsproto_core.asyncio
-import wsproto_core.sync
+from our_peers import AsyncioClient, ThreadingClient
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
     from interop_harness import NodeWsServer, Peers
+    from our_peers import Client
 
 pytestmark = pytest.mark.interop
 
 MIB = 2**20
-TIMEOUT = 15.0
-
-
-class Client(Protocol):
-    """What a test does with one of our clients, the same for both adapters."""
-
-    def send(self, message: str | bytes) -> None:
-        """Send one message."""
-
-    def recv(self) -> str | bytes:
-        """Receive one message."""
-
-    def ping(self, payload: bytes) -> None:
-        """Ping and wait for the pong."""
-
-    def close(self, code: int, reason: str) -> None:
-        """Close and wait for the closing handshake."""
-
-    def recv_until_closed(self) -> tuple[int, str]:
-        """Receive until the peer closes; return its close code and reason."""
-
-
-class ThreadingClient:
-    """``wsproto_core.sync.connect``."""
-
-    __slots__ = ("ws",)
-
-    def __init__(self, url: str) -> None:
-        self.ws = wsproto_core.sync.connect(url, ping_interval=None)
-
-    def send(self, message: str | bytes) -> None:
-        """Send one message."""
-        self.ws.send(message)
-
-    def recv(self) -> str | bytes:
-        """Receive one message."""
-        message: str | bytes = self.ws.recv(TIMEOUT)
-        return message
-
-    def ping(self, payload: bytes) -> None:
-        """Ping and wait for the pong."""
-        assert self.ws.ping(payload).wait(TIMEOUT), "no pong"
-
-    def close(self, code: int, reason: str) -> None:
-        """Close and wait for the closing handshake."""
-        self.ws.close(code, reason)
-
-    def recv_until_closed(self) -> tuple[int, str]:
-        """Receive until the peer closes; return its close code and reason."""
-        while True:
-            try:
-                self.ws.recv(TIMEOUT)
-            except wsproto_core.sync.ConnectionClosed as closed:
-                return closed.code, closed.reason
-
-
-class AsyncioClient:
-    """``wsproto_core.asyncio.connect``, on an event loop running in a thread of its own.
-
-    The loop keeps running between the test's calls, as in an application, so the
-    client answers pings and closes while the test is busy with the peer.
-    """
-
-    __slots__ = ("loop", "thread", "ws")
-
-    def __init__(self, url: str) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, name="asyncio-client")
-        self.thread.start()
-        self.ws = self.run(wsproto_core.asyncio.connect(url, ping_interval=None))
-
-    def run(self, awaitable: Any) -> Any:
-        """Run ``awaitable`` on this client's loop and wait for it, up to the test's timeout."""
-
-        async def bounded() -> Any:
-            return await asyncio.wait_for(awaitable, TIMEOUT)
-
-        return asyncio.run_coroutine_threadsafe(bounded(), self.loop).result()
-
-    def send(self, message: str | bytes) -> None:
-        """Send one message."""
-        self.run(self.ws.send(message))
-
-    def send_fragments(self, fragments: list[str | bytes]) -> None:
-        """Send one message as several frames."""
-        self.run(self.ws.send(fragments))
-
-    def recv(self) -> str | bytes:
-        """Receive one message."""
-        message: str | bytes = self.run(self.ws.recv())
-        return message
-
-    def ping(self, payload: bytes) -> None:
-        """Ping and wait for the pong."""
-        pong = self.run(self.ws.ping(payload))
-        self.run(pong)
-
-    def close(self, code: int, reason: str) -> None:
-        """Close and wait for the closing handshake."""
-        self.run(self.ws.close(code, reason))
-
-    def recv_until_closed(self) -> tuple[int, str]:
-        """Receive until the peer closes; return its close code and reason."""
-        while True:
-            try:
-                self.run(self.ws.recv())
-            except wsproto_core.asyncio.ConnectionClosed as closed:
-                return closed.code, closed.reason
-
-    def shut(self) -> None:
-        """Close the connection, then stop and close the client's loop."""
-        self.run(self.ws.close())
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(TIMEOUT)
-        self.loop.close()
 
 
 @pytest.fixture(params=BACKEND_FLAVOURS)

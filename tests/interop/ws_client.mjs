@@ -1,5 +1,10 @@
 // Node's ws as a client of our servers. Usage: node ws_client.mjs '<json>' where json is
-// {url, protocols?: [...], deflate?: bool, steps: [...]} (steps as in steps.js).
+// {url, protocols?: [...], deflate?: bool | options, steps: [...]} (steps as in steps.js).
+// deflate: false offers no permessage-deflate; true (the default) offers ws's defaults; an
+// object is ws's perMessageDeflate options (e.g. {threshold: 0, serverNoContextTakeover: true}).
+// The result's `info` is the server's Sec-WebSocket-Extensions and the permessage-deflate
+// parameters ws agreed (null without); each received message has `stats`: the socket's
+// bytesRead and bytesWritten so far (the bytes on the wire, compressed or not).
 // Prints one JSON object per line: {"mark": name} when a mark step runs, then {"result": {...}}
 // or {"error": "..."}; exits 0 either way so the Python test reads the outcome.
 import WebSocket from "ws";
@@ -8,8 +13,12 @@ import "./steps.js";
 const spec = JSON.parse(process.argv[2]);
 const emit = (object) => process.stdout.write(`${JSON.stringify(object)}\n`);
 const socket = new WebSocket(spec.url, spec.protocols || [], {
-  perMessageDeflate: spec.deflate !== false,
+  perMessageDeflate: spec.deflate === undefined ? true : spec.deflate,
   handshakeTimeout: 10000,
+});
+let responseExtensions = null;
+socket.on("upgrade", (response) => {
+  responseExtensions = response.headers["sec-websocket-extensions"] || null;
 });
 const pongs = [];
 let wakeOnPong = () => {};
@@ -29,6 +38,11 @@ const extras = {
   },
   ping: (data) => socket.ping(data),
   mark: (name) => emit({ mark: name }),
+  info: () => {
+    const deflate = socket._extensions["permessage-deflate"];
+    return { responseExtensions, deflate: deflate ? deflate.params : null };
+  },
+  stats: () => ({ bytesRead: socket._socket.bytesRead, bytesWritten: socket._socket.bytesWritten }),
   // Split the payload's bytes (UTF-8 for text, so a code point may straddle two frames)
   // into `count` frames: the first with the message's opcode, the others continuations.
   sendFragmented: (data, binary, count) => {
