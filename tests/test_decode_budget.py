@@ -67,6 +67,27 @@ def test_one_read_of_bombs_is_inflated_a_budget_at_a_time() -> None:
     assert got == list(range(200))
 
 
+def test_the_budget_is_renewed_only_once_the_events_are_taken() -> None:
+    """Reads that come while events wait add at most the frame that crosses the budget,
+    also when that frame began in an earlier read."""
+    client, server = deflate_pair()
+    sizes = [200 * 1024, 100 * 1024, 100 * 1024, 1]
+    frames = []
+    for index, size in enumerate(sizes):
+        client.send_binary(bytes([index]) * size)
+        frames.append(client.data_to_send())  # 223, 122, 122 and 9 bytes
+    wire = b"".join(frames)
+    second = len(frames[0]) + len(frames[1]) // 2  # inside the second message's frame
+    server.receive_data(wire[:second])
+    assert queued_bytes(server) == sizes[0]  # the application takes nothing yet
+    server.receive_data(wire[second:])
+    assert queued_bytes(server) == sizes[0] + sizes[1]  # it crossed the budget: stop
+    server.receive_data(b"")  # the EOF waits behind the frames too
+    events = list(server.events())
+    assert [len(e.data) for e in events[:-1]] == sizes  # type: ignore[attr-defined]
+    assert isinstance(events[-1], Close) and events[-1].code == 1006
+
+
 def test_the_eof_behind_buffered_frames_comes_after_them() -> None:
     client, server = deflate_pair()
     for _ in range(10):

@@ -74,13 +74,15 @@ _PONG = int(Opcode.PONG)
 
 
 DECODE_BUDGET = 256 * 1024
-"""The most bytes extensions decode in one call of ``receive()``, give or take one frame.
+"""The most bytes extensions decode before the events they made are taken, give or take
+one frame.
 
 Compressed frames inflate by up to about 1000:1 (RFC 7692), so a read of 256 KiB
 could become hundreds of messages of up to ``max_message_size`` each, all made before
-the application takes the first. The call stops after the frame that crosses this
-budget and leaves the rest in the buffer (:attr:`Rfc6455Codec.pending`); the
-connection goes on as the application takes the events. A read then costs about as
+the application takes the first. A call stops after the frame that crosses this
+budget and leaves the rest in the buffer (:attr:`Rfc6455Codec.pending`), as do the
+calls after it until the events list it appends to is empty again: the connection
+goes on as the application takes the events. A read then costs about as
 much memory as when nothing is compressed (asyncio reads up to 256 KiB at a time).
 """
 
@@ -317,8 +319,15 @@ class Rfc6455Codec(Codec):
         """
         if self._closed or not (data or self._pending):
             return
+        # The budget counts what was decoded since ``events`` was last empty: while the
+        # events it made are not all taken, it is not renewed.
+        if not events:
+            self._call_decoded = 0
+        elif self._call_decoded > DECODE_BUDGET:
+            self._buffer += data
+            self._pending = True
+            return
         self._pending = False
-        self._call_decoded = 0
         was_draining = self._draining
         try:
             if was_draining:
@@ -346,10 +355,10 @@ class Rfc6455Codec(Codec):
     def pending(self) -> bool:
         """Whether frames wait in the buffer because the last call decoded its budget.
 
-        With extensions, a call stops after the frame that takes what it decoded
-        past :data:`DECODE_BUDGET`: a read of compressed frames cannot become
-        more than that before the application has taken the events already made.
-        ``receive(b"", events)`` goes on.
+        With extensions, a call stops after the frame that takes what was decoded
+        since ``events`` was last empty past :data:`DECODE_BUDGET`: compressed
+        frames cannot become more than that before the application has taken the
+        events already made. ``receive(b"", events)`` goes on.
         """
         return self._pending and not self._closed
 
@@ -424,13 +433,13 @@ class Rfc6455Codec(Codec):
         self._buffer = bytearray(buf[pos:])
 
     def _receive(self, data: bytes, events: MutableSequence[Event]) -> None:
-        buf: bytes | bytearray = self._buffer
-        if buf:
-            buf += data
-        else:
-            buf = data
+        buf = self._joined(data)
         end = len(buf)
         pos = self._continue_frame(buf, end, events) if self._frame_left else 0
+        if self._call_decoded > DECODE_BUDGET:  # the frame finished crossed the budget
+            self._pending = pos < end
+            self._keep(buf, pos, end)
+            return
         client = self._client
         from_bytes = int.from_bytes
         key_spread = KEY_SPREAD
@@ -520,6 +529,14 @@ class Rfc6455Codec(Codec):
                 self._pending = pos < end  # the rest waits for the next call
                 break
         self._keep(buf, pos, end)
+
+    def _joined(self, data: bytes) -> bytes | bytearray:
+        """The bytes to parse: the buffer with ``data`` appended, or ``data`` alone."""
+        buf = self._buffer
+        if buf:
+            buf += data
+            return buf
+        return data
 
     def _keep(self, buf: bytes | bytearray, pos: int, end: int) -> None:
         """Keep what is left of ``buf`` from ``pos`` as the buffer."""
