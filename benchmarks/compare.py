@@ -228,9 +228,18 @@ def compressed_ours(reads: Sequence[bytes]) -> list[bytes]:
     deflate = PerMessageDeflate(remote_max_window_bits=12, local_max_window_bits=12)
     codec = Rfc6455Codec(client=False, max_message_size=None, extensions=[deflate])
     events: list[Event] = []
+    texts: list[bytes] = []
+    # The events are taken after each read, as an application does (websockets' too): the
+    # codec inflates at most DECODE_BUDGET before they are, and goes on when asked.
     for data in reads:
         codec.receive(data, events)
-    return [event.data.encode() for event in events if isinstance(event, TextMessage)]
+        while True:
+            texts += [event.data.encode() for event in events if isinstance(event, TextMessage)]
+            events.clear()
+            if not codec.pending:
+                break
+            codec.receive(b"", events)
+    return texts
 
 
 def compressed_websockets(reads: Sequence[bytes]) -> list[bytes]:
