@@ -13,8 +13,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from wsproto_core import ConnectionState, InvalidState, ServerConnection
+from wsproto_core.errors import HandshakeArgumentError
 from wsproto_core.events import HTTPRequest, Request
-from wsproto_core.handshake.http import HandshakeArgumentError
 from wsproto_core.handshake.server import ServerHandshake
 from wsproto_core.state import TransportAction
 
