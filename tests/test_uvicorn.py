@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import sys
 from typing import TYPE_CHECKING, Any
 
 import h11
@@ -342,3 +343,51 @@ async def test_a_frame_in_the_same_read_as_the_request_is_not_lost() -> None:
     protocol.data_received(REQUEST + frame)
     await asyncio.gather(*state.tasks)
     assert received == [{"type": "websocket.receive", "text": "early"}]
+
+
+# -- starting it -------------------------------------------------------------------------------
+
+LAUNCHED_APP = """
+import sys
+
+
+async def app(scope, receive, send):
+    await receive()
+    await send({"type": "websocket.accept"})
+    ours = "wsproto_core.uvicorn.protocol" in sys.modules
+    await send({"type": "websocket.send", "text": f"ours={ours}"})
+    await receive()
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["-m", "wsproto_core.uvicorn"],
+        ["-m", "uvicorn", "--ws", "wsproto_core.uvicorn:WsprotoCoreProtocol"],
+    ],
+    ids=["launcher", "uvicorn-cli"],
+)
+@async_test
+async def test_the_command_lines_run_our_class(tmp_path: Any, command: list[str]) -> None:
+    (tmp_path / "chat.py").write_text(LAUNCHED_APP)
+    port = _free_port()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, *command, "chat:app", "--port", str(port), "--app-dir", str(tmp_path),
+        stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        assert process.stderr is not None
+        while b"Uvicorn running on" not in (line := await process.stderr.readline()):
+            assert line, "uvicorn ended before it started"
+        async with connect(f"ws://127.0.0.1:{port}/") as ws:
+            assert await ws.recv() == "ours=True"
+    finally:
+        process.terminate()
+        await process.wait()
