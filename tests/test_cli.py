@@ -469,8 +469,12 @@ def test_serve_with_a_file_that_is_not_a_certificate_says_so(tmp_path: Path) -> 
         (["serve", "--workers", "0"], "argument --workers: expected a positive integer, got '0'"),
         (["serve", "--tls-cert", "cert.pem"], "--tls-cert and --tls-key go together"),
         (
-            ["serve", "--threads", "--workers", "2"],
-            "--workers runs asyncio processes; it does not combine with --threads",
+            ["serve", "--stats-interval", "0"],
+            "argument --stats-interval: expected a positive number of seconds, got '0'",
+        ),
+        (
+            ["serve", "--stats-path", "stats"],
+            "argument --stats-path: expected a path starting with '/', got 'stats'",
         ),
         (
             ["connect", "--subprotocol", "two words", "ws://127.0.0.1:1/"],

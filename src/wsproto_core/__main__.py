@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import io
 import logging
-import multiprocessing
 import os
 import re
 import signal
@@ -39,12 +39,13 @@ from .versions import SUPPORTED_VERSIONS
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
-    from multiprocessing.synchronize import Event as ProcessEvent
 
+    from ._workers import Listening
     from .asyncio import ClientWebSocket
     from .events import Event
     from .extensions.compression import ServerCompression
     from .handlers import Router
+    from .stats import ServerStats
 
 __all__ = ["main"]
 
@@ -162,6 +163,22 @@ def _count(text: str) -> int:
     return value
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+    return value
+
+
+def _path(text: str) -> str:
+    if not text.startswith("/"):
+        raise argparse.ArgumentTypeError(f"expected a path starting with '/', got {text!r}")
+    return text
+
+
 def _ranged(low: int, high: int) -> Callable[[str], int]:
     """An argument type: a whole number from ``low`` to ``high``."""
 
@@ -272,11 +289,36 @@ def _stop_on_signals(stop: threading.Event) -> None:
         signal.signal(signum, lambda *_: stop.set())
 
 
+def _where(args: argparse.Namespace, listening: Listening | None) -> dict[str, Any]:
+    """Either adapter's ``serve`` arguments saying where to listen."""
+    if listening is None:
+        return {"host": args.host, "port": args.port}
+    if listening.sock is None:
+        return {"host": args.host, "port": listening.port, "reuse_port": True}
+    return {"host": args.host, "port": listening.port, "sock": listening.sock}
+
+
+def _monitor(args: argparse.Namespace, router: Router, stats: Callable[[], ServerStats]) -> None:
+    """``--stats-path``: the JSON endpoint."""
+    if args.stats_path:
+        router.add_stats_endpoint(args.stats_path, stats)
+
+
+def _started(
+    args: argparse.Namespace, port: int, tls: bool, ready: Callable[[], None] | None
+) -> None:
+    """Serving: say so (one process), or tell the parent (a worker)."""
+    if ready is None:
+        _announce(args.host, port, tls)
+    else:
+        ready()
+
+
 async def _serve_asyncio(
     args: argparse.Namespace,
     context: ssl.SSLContext | None,
-    port: int,
-    ready: ProcessEvent | None,
+    listening: Listening | None = None,
+    ready: Callable[[], None] | None = None,
 ) -> None:
     from .asyncio import serve
 
@@ -284,98 +326,109 @@ async def _serve_asyncio(
     stop = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    router = _router(args)
+    where = _where(args, listening)
     server = serve(
-        _router(args),
-        args.host,
-        port,
+        router,
+        **where,
         ssl=context,
-        reuse_port=ready is not None,
         max_connections=args.max_connections or None,
         compression=_compression(args),
     )
+    _monitor(args, router, server.stats)
     try:
         await server.start()
     except OSError as exc:
-        raise _listen_failure(args.host, port, exc) from exc
+        raise _listen_failure(args.host, where["port"], exc) from exc
     async with server:
-        if ready is None:
-            _announce(args.host, server.port, context is not None)
-        else:
-            ready.set()
-        await stop.wait()
+        _started(args, server.port, context is not None, ready)
+        while True:
+            try:
+                await asyncio.wait_for(stop.wait(), args.stats_interval)
+                break
+            except asyncio.TimeoutError:
+                logging.info("%s", server.stats().log_line())
         logging.info("shutting down")
+    if args.stats_interval:
+        logging.info("%s", server.stats().log_line())  # what it served, all closed
 
 
-def _serve_threads(args: argparse.Namespace, context: ssl.SSLContext | None) -> None:
+def _serve_threads(
+    args: argparse.Namespace,
+    context: ssl.SSLContext | None,
+    listening: Listening | None = None,
+    ready: Callable[[], None] | None = None,
+) -> None:
     from .sync import serve
 
+    router = _router(args)
+    where = _where(args, listening)
     try:
         server = serve(
-            _router(args),
-            args.host,
-            args.port,
+            router,
+            **where,
             ssl=context,
             max_connections=args.max_connections or None,
             compression=_compression(args),
         )
     except OSError as exc:
-        raise _listen_failure(args.host, args.port, exc) from exc
+        raise _listen_failure(args.host, where["port"], exc) from exc
+    _monitor(args, router, server.stats)
     stop = threading.Event()
     _stop_on_signals(stop)
     thread = threading.Thread(target=server.serve_forever, name="wsproto-core-serve")
     thread.start()
-    _announce(args.host, server.port, context is not None)
-    stop.wait()
+    _started(args, server.port, context is not None, ready)
+    while not stop.wait(args.stats_interval):
+        logging.info("%s", server.stats().log_line())
     logging.info("shutting down")
     server.shutdown()
     thread.join()
+    if args.stats_interval:
+        logging.info("%s", server.stats().log_line())  # what it served, all closed
 
 
 def _worker(
-    args: argparse.Namespace, context: ssl.SSLContext | None, port: int, ready: ProcessEvent
+    args: argparse.Namespace,
+    context: ssl.SSLContext | None,
+    listening: Listening,
+    ready: Callable[[], None],
 ) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s [%(process)d] %(message)s")
-    asyncio.run(_serve_asyncio(args, context, port, ready))
+    """One of ``--workers``, in its own process: serve until SIGTERM."""
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s [%(process)d] %(message)s", force=True
+    )
+    try:
+        if args.threads:
+            _serve_threads(args, context, listening, ready)
+        else:
+            asyncio.run(_serve_asyncio(args, context, listening, ready))
+    except _Failure as failure:
+        print(f"{PROG}: error: {failure}", file=sys.stderr)
+        sys.exit(failure.status)
 
 
-def _serve_workers(args: argparse.Namespace, context: ssl.SSLContext | None) -> None:
-    """Run ``args.workers`` asyncio server processes sharing one port with ``SO_REUSEPORT``."""
-    # Reserve the port first, so that ``--port 0`` gives every worker the same one.
-    family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as reserve:
-        reserve.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        try:
-            reserve.bind((args.host, args.port))
-        except OSError as exc:
-            raise _listen_failure(args.host, args.port, exc) from exc
-        port = reserve.getsockname()[1]
-        fork = multiprocessing.get_context("fork")
-        workers = []
-        for _ in range(args.workers):
-            ready = fork.Event()
-            process = fork.Process(target=_worker, args=(args, context, port, ready), daemon=True)
-            process.start()
-            workers.append((process, ready))
-        for process, ready in workers:
-            while not ready.wait(0.1):
-                if not process.is_alive():
-                    raise _Failure(f"worker {process.pid} failed to start")
-    stop = threading.Event()
-    _stop_on_signals(stop)
-    _announce(args.host, port, context is not None)
-    stop.wait()
-    for process, _ in workers:
-        if process.pid is not None:
-            os.kill(process.pid, signal.SIGTERM)
-    for process, _ in workers:
-        process.join()
+def _serve_workers(args: argparse.Namespace, context: ssl.SSLContext | None) -> int:
+    """Run ``args.workers`` server processes on one port (see :mod:`wsproto_core._workers`)."""
+    from ._workers import WorkerFailed, run_workers
+
+    try:
+        return run_workers(
+            args.workers,
+            functools.partial(_worker, args, context),
+            args.host,
+            args.port,
+            lambda port: _announce(args.host, port, context is not None),
+        )
+    except OSError as exc:
+        raise _listen_failure(args.host, args.port, exc) from exc
+    except WorkerFailed as exc:
+        raise _Failure(str(exc)) from exc
 
 
 def _serve(args: argparse.Namespace) -> int:
     if bool(args.tls_cert) != bool(args.tls_key):
         raise _Failure("--tls-cert and --tls-key go together", 2)
-    if args.workers > 1 and args.threads:
-        raise _Failure("--workers runs asyncio processes; it does not combine with --threads", 2)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     context = _tls_context(args)
     try:
@@ -384,11 +437,11 @@ def _serve(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise _listen_failure(args.host, args.port, exc) from exc
     if args.workers > 1:
-        _serve_workers(args, context)
-    elif args.threads:
+        return _serve_workers(args, context)
+    if args.threads:
         _serve_threads(args, context)
     else:
-        asyncio.run(_serve_asyncio(args, context, args.port, None))
+        asyncio.run(_serve_asyncio(args, context))
     return 0
 
 
@@ -686,7 +739,23 @@ def _parser() -> argparse.ArgumentParser:
         type=_positive,
         default=1,
         metavar="N",
-        help="run N asyncio processes sharing the port with SO_REUSEPORT (default: %(default)s)",
+        help="run N server processes (asyncio, or --threads) sharing the port; SIGTERM "
+        "or SIGINT stops them all gracefully; one that dies stops the others, exit "
+        "status 1 (default: %(default)s)",
+    )
+    serve.add_argument(
+        "--stats-interval",
+        type=_seconds,
+        metavar="S",
+        help="log a line of statistics every S seconds (each worker its own, with its "
+        "pid), and one more at shutdown (default: never)",
+    )
+    serve.add_argument(
+        "--stats-path",
+        type=_path,
+        metavar="PATH",
+        help="answer a plain HTTP GET of PATH (e.g. /stats) with the server's "
+        "statistics as JSON, for monitoring (default: no such endpoint)",
     )
     serve.add_argument(
         "--tls-cert",

@@ -119,17 +119,20 @@ class AcceptFailures:
 class Refusals:
     """Connections answered 503 beyond ``max_connections``: a log line a second at most."""
 
-    __slots__ = ("_last_report", "_logger", "_max_connections", "_unreported")
+    __slots__ = ("_last_report", "_logger", "_max_connections", "_unreported", "total")
 
     def __init__(self, logger: logging.Logger, max_connections: int | None) -> None:
         self._logger = logger
         self._max_connections = max_connections
         self._last_report = -math.inf
         self._unreported = 0
+        self.total = 0
+        """Connections answered 503 since the start."""
 
     def refused(self) -> None:
         """Count a connection answered 503; log the count unless a line was logged less
         than a second ago (the next line counts it then)."""
+        self.total += 1
         self._unreported += 1
         now = time.monotonic()
         if now - self._last_report >= REPORT_INTERVAL:

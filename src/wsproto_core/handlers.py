@@ -36,6 +36,7 @@ How an adapter serves one connection:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, overload
@@ -50,6 +51,7 @@ if TYPE_CHECKING:
 
     from .connection import ServerConnection
     from .events import Headers, Request
+    from .stats import ServerStats
     from .versions import ProtocolVersion
 
 __all__ = [
@@ -441,6 +443,7 @@ _WS_ONLY_HEADERS = (
     ("Sec-WebSocket-Version", ", ".join(str(v) for v in RFC6455_VERSIONS)),
 )
 _PAGE_METHODS = ("GET", "HEAD")
+_JSON_HEADERS = (("Content-Type", "application/json"), ("Cache-Control", "no-store"))
 
 
 class Router:
@@ -457,11 +460,12 @@ class Router:
         router.page("/", b"<h1>hello</h1>")
     """
 
-    __slots__ = ("_pages", "_routes")
+    __slots__ = ("_pages", "_routes", "_stats")
 
     def __init__(self) -> None:
         self._routes: dict[str, Route] = {}
         self._pages: dict[str, Page] = {}
+        self._stats: dict[str, Callable[[], ServerStats]] = {}
 
     @classmethod
     def for_handler(cls, handler: Handler, **options: Any) -> Router:
@@ -520,9 +524,34 @@ class Router:
         Raises:
             ValueError: The path already has a page.
         """
-        if path in self._pages:
+        if path in self._pages or path in self._stats:
             raise ValueError(f"{path!r} already has a page")
         self._pages[path] = Page(path, body, content_type)
+
+    def add_stats_endpoint(self, path: str, stats: Callable[[], ServerStats]) -> None:
+        """Answer a plain HTTP ``GET`` (or ``HEAD``) of ``path`` with ``stats()`` as JSON.
+
+        For monitoring; there is none unless added. Each request gets a fresh
+        snapshot (``Cache-Control: no-store``): the fields of
+        :class:`~wsproto_core.stats.ServerStats` as one JSON object. Whoever
+        can reach the server can read it: serve it on an address only the
+        monitoring can reach, or keep it behind the proxy's access rules.
+
+        Example::
+
+            async with serve(router, "127.0.0.1", 8765) as server:
+                router.add_stats_endpoint("/stats", server.stats)
+
+        Args:
+            path: The request path, e.g. ``"/stats"``.
+            stats: What to answer with: a server's ``stats`` method, most often.
+
+        Raises:
+            ValueError: The path already has a page.
+        """
+        if path in self._pages or path in self._stats:
+            raise ValueError(f"{path!r} already has a page")
+        self._stats[path] = stats
 
     @property
     def routes(self) -> tuple[Route, ...]:
@@ -583,13 +612,15 @@ class Router:
 
     def _resolve_http(self, method: str, path: str) -> Response:
         page = self._pages.get(path)
+        stats = self._stats.get(path)
+        if (page is not None or stats is not None) and method not in _PAGE_METHODS:
+            return Response.text(405, "Method Not Allowed", (("Allow", ", ".join(_PAGE_METHODS)),))
         if page is not None:
-            if method not in _PAGE_METHODS:
-                return Response.text(
-                    405, "Method Not Allowed", (("Allow", ", ".join(_PAGE_METHODS)),)
-                )
             # For HEAD the connection sends the headers (with the body's Content-Length) only.
             return Response(200, (("Content-Type", page.content_type),), page.body)
+        if stats is not None:
+            body = json.dumps(stats().as_dict()).encode()
+            return Response(200, _JSON_HEADERS, body)
         if path == "/favicon.ico" and method in _PAGE_METHODS:
             # Browsers ask every site for its icon: "none", rather than a 404 per page load.
             return Response(204)

@@ -89,8 +89,11 @@ class WebSocket(asyncio.Protocol):
         "_max_queue",
         "_messages",
         "_options",
+        "_read",
         "_reading_paused",
+        "_received",
         "_recv_waiter",
+        "_sent",
         "_session",
         "_thread_id",
         "_thread_slots",
@@ -124,6 +127,10 @@ class WebSocket(asyncio.Protocol):
         self._half_closed = False
         self._drain_waiters: list[asyncio.Future[None]] | None = None
         self._written = 0  # bytes given to the transport
+        # What went through, for the server's stats(): bytes read, messages each way.
+        self._read = 0
+        self._received = 0
+        self._sent = 0
         # Pings, keepalive, deadlines and read holds: the policy both adapters share.
         self._session: Session[asyncio.Future[float]] = Session(
             conn,
@@ -235,6 +242,7 @@ class WebSocket(asyncio.Protocol):
             self._conn.send_text(message)
         else:
             self._conn.send_binary(bytes(message))
+        self._sent += 1
         self._flush()
 
     def _send_fragments(self, fragments: Iterable[str | bytes]) -> None:
@@ -256,6 +264,7 @@ class WebSocket(asyncio.Protocol):
             self._conn.send_text("", final=True)
         else:
             self._conn.send_binary(b"", final=True)
+        self._sent += 1
         self._flush()
 
     async def ping(self, data: bytes | None = None) -> asyncio.Future[float]:
@@ -374,6 +383,7 @@ class WebSocket(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         """Feed the bytes to the connection, handle its events, write what it owes."""
+        self._read += len(data)
         self._conn.receive_data(data)
         self._process()
 
@@ -472,6 +482,7 @@ class WebSocket(asyncio.Protocol):
     def _handle(self, event: Event) -> None:
         kind = type(event)
         if kind is TextMessage or kind is BytesMessage:
+            self._received += 1
             self._on_message(event.data)  # type: ignore[attr-defined]
         elif kind is Pong:
             self._on_pong(event.payload)  # type: ignore[attr-defined]

@@ -16,6 +16,7 @@ import inspect
 import os
 import socket
 import sys
+import time
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +37,7 @@ from ..handlers import (
 )
 from ..session import Hold
 from ..state import ConnectionState
+from ..stats import ServerStats, Traffic, rss_bytes
 from .connection import WebSocket, logger
 from .handler_connection import HandlerConnection, Timer
 from .options import Options
@@ -64,6 +66,7 @@ class ServerWebSocket(WebSocket):
         "_accepted",
         "_backlog",
         "_close_after_accept",
+        "_close_when_idle",
         "_hc",
         "_open_handle",
         "_runner",
@@ -87,6 +90,7 @@ class ServerWebSocket(WebSocket):
         self._accepted = False
         self._status: int | None = None
         self._close_after_accept: tuple[int, str] | None = None
+        self._close_when_idle: tuple[int, str] | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         """Register with the server; the opening handshake must end within the open timeout."""
@@ -251,6 +255,17 @@ class ServerWebSocket(WebSocket):
             return
         super().start_close(code, reason)
 
+    def shutdown_close(self, code: int, reason: str) -> None:
+        """The server shuts down: close once the handler has handled what it was handed.
+
+        Messages read already and waiting behind a running ``async`` callback are
+        still handled, and their replies go out before the close frame.
+        """
+        if self._runner is not None and self._hc is not None and self._accepted:
+            self._close_when_idle = (code, reason)
+        else:
+            self.start_close(code, reason)
+
     def _add_timer(self, timer: Timer) -> None:
         if self._transport is None:
             return
@@ -311,6 +326,8 @@ class ServerWebSocket(WebSocket):
                     self._process()  # the events left when the backlog filled
             result = self._invoke(callback, args)
         self._runner = None
+        if self._close_when_idle is not None:
+            self.start_close(*self._close_when_idle)
         if self._conn.pending_close is not None:
             self._process()  # every callback done: on to what was held behind them
 
@@ -325,7 +342,9 @@ class ServerWebSocket(WebSocket):
         self._handshake_done()
         for timer in list(self._timers or ()):
             timer.cancel()
-        self._server._connections.discard(self)
+        server = self._server
+        server._connections.discard(self)
+        server._gone.add(self._received, self._sent, self._read, self._written)
         request = self.request
         if request is not None:
             log_connection(
@@ -393,11 +412,13 @@ class Server:
     """
 
     __slots__ = (
+        "_accepted",
         "_acceptors",
         "_closing",
         "_connection_options",
         "_connections",
         "_failures",
+        "_gone",
         "_handler_fn",
         "_listen",
         "_listeners",
@@ -409,6 +430,7 @@ class Server:
         "_refused",
         "_router",
         "_ssl",
+        "_started",
         "_subprotocols",
     )
 
@@ -443,6 +465,9 @@ class Server:
         self._opening: dict[ServerWebSocket, asyncio.Task[None]] = {}
         self._refusals: set[asyncio.Task[None]] = set()
         self._refused = Refusals(logger, max_connections)
+        self._started = time.monotonic()
+        self._accepted = 0
+        self._gone = Traffic()  # what the connections already closed exchanged
 
     async def start(self) -> Server:
         """Start listening (done by ``await`` or ``async with``); return the server."""
@@ -485,6 +510,35 @@ class Server:
         """The open connections."""
         return frozenset(self._connections)
 
+    def stats(self) -> ServerStats:
+        """What the server holds now: connections, traffic, memory (call it on the loop).
+
+        Connections are counted from accept to close; see
+        :class:`~wsproto_core.stats.ServerStats` for each field.
+        """
+        traffic = self._gone.copy()
+        handshaking = sum(ws not in self._connections for ws in self._opening)
+        connections = 0
+        for ws in self._connections:
+            traffic.add(ws._received, ws._sent, ws._read, ws._written)
+            if ws._accepted:
+                connections += 1
+            elif ws._transport is not None:
+                handshaking += 1
+        return ServerStats(
+            pid=os.getpid(),
+            uptime=time.monotonic() - self._started,
+            connections=connections,
+            handshaking=handshaking,
+            accepted=self._accepted,
+            refused=self._refused.total,
+            messages_in=traffic.messages_in,
+            messages_out=traffic.messages_out,
+            bytes_in=traffic.bytes_in,
+            bytes_out=traffic.bytes_out,
+            rss=rss_bytes(),
+        )
+
     async def serve_forever(self) -> None:
         """Serve until cancelled; then shut down gracefully."""
         await self.start()
@@ -506,7 +560,7 @@ class Server:
             for acceptor in self._acceptors:
                 acceptor.cancel()  # it closes its listening socket
         for ws in list(self._connections):
-            ws.start_close(code, reason)
+            ws.shutdown_close(code, reason)
 
     async def wait_closed(self) -> None:
         """Wait until every connection is closed and the listening sockets too."""
@@ -552,6 +606,7 @@ class Server:
             self._refusals.add(refusal)
             refusal.add_done_callback(self._refusals.discard)
         else:
+            self._accepted += 1
             ws = ServerWebSocket(self)
             self._opening[ws] = loop.create_task(self._open(ws, sock, address))
 

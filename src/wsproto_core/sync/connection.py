@@ -59,6 +59,7 @@ class Connection(Reader):
         on_message: Instead of queueing, call this with each message in the
             reader thread (the handler API).
         on_close: Called once in the reader thread with the close code and reason.
+        traffic: The counters to count its messages and bytes in (a new one by default).
     """
 
     __slots__ = ()
@@ -173,6 +174,7 @@ class Connection(Reader):
                 protocol.send_binary(bytes(message))
             else:
                 raise TypeError(f"a message is str or bytes, not {type(message).__name__}")
+            self.traffic.messages_out += 1
             if not self._flush():
                 raise self._closed_error()
 

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 from ..events import BytesMessage, Close, Pong, TextMessage
 from ..session import Due, Session
 from ..state import ConnectionState, TransportAction
+from ..stats import Traffic
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -91,7 +92,9 @@ class PeriodicTimer:
         self.cancelled = True
 
 
-def handshake(sock: socket.socket, protocol: Protocol, deadline: float) -> Event:
+def handshake(
+    sock: socket.socket, protocol: Protocol, deadline: float, traffic: Traffic | None = None
+) -> Event:
     """Run the opening handshake: write what ``protocol`` owes, read until it has an event.
 
     The socket is in timeout mode during the handshake (nobody else uses it
@@ -101,6 +104,7 @@ def handshake(sock: socket.socket, protocol: Protocol, deadline: float) -> Event
         sock: The connected socket.
         protocol: The sans-IO connection (a client's request is already queued).
         deadline: The ``time.monotonic()`` value by which the handshake must be done.
+        traffic: Counts the bytes read and written, if given.
 
     Returns:
         The handshake's event: ``Request``, ``HTTPRequest``, ``Accept``, ``Reject``
@@ -111,6 +115,8 @@ def handshake(sock: socket.socket, protocol: Protocol, deadline: float) -> Event
         TimeoutError: The deadline passed.
         OSError: The socket failed.
     """
+    if traffic is None:
+        traffic = Traffic()
     while True:
         out = protocol.data_to_send()
         remaining = deadline - time.monotonic()
@@ -119,11 +125,16 @@ def handshake(sock: socket.socket, protocol: Protocol, deadline: float) -> Event
         sock.settimeout(remaining)
         if out:
             sock.sendall(out)
+            traffic.bytes_out += len(out)
         event = next(protocol.events(), None)
         if event is not None:
-            sock.sendall(protocol.data_to_send())
+            out = protocol.data_to_send()
+            sock.sendall(out)
+            traffic.bytes_out += len(out)
             return event
-        protocol.receive_data(sock.recv(RECV_SIZE))
+        data = sock.recv(RECV_SIZE)
+        traffic.bytes_in += len(data)
+        protocol.receive_data(data)
 
 
 class Reader:
@@ -139,6 +150,8 @@ class Reader:
         "_close_event",
         "_close_timeout",
         "_closing",
+        "_deferred_close",
+        "_dispatching",
         "_done",
         "_draining",
         "_eof",
@@ -171,6 +184,7 @@ class Reader:
         "_urgent",
         "remote_address",
         "response",
+        "traffic",
     )
 
     def __init__(
@@ -186,8 +200,11 @@ class Reader:
         max_queue: int | None = 16,
         on_message: Callable[[str | bytes], object] | None = None,
         on_close: Callable[[int, str], object] | None = None,
+        traffic: Traffic | None = None,
     ) -> None:
         self._socket = sock
+        self.traffic = Traffic() if traffic is None else traffic
+        """What went through: messages and bytes (the handshake's, when given its counter)."""
         # Every write must move within the close timeout, or the connection is cut (see
         # _write); reads wait in the selector first, so this never ends one early.
         sock.settimeout(close_timeout)
@@ -220,6 +237,10 @@ class Reader:
         self._sent_close: tuple[int, str] | None = None
         self._pending_close: tuple[int, str] | None = None
         self._closing = False
+        # Handler mode: the reader hands over the messages of one read; a close asked
+        # for meanwhile by another thread waits for the end of it (see _defer_close).
+        self._dispatching = False
+        self._deferred_close: tuple[int, str] | None = None
         self._aborted = False
         self._draining = False
         self._eof = False
@@ -383,6 +404,7 @@ class Reader:
         self._receive(data)
 
     def _receive(self, data: bytes) -> None:
+        self.traffic.bytes_in += len(data)
         if not data:
             self._eof = True
         if self._draining:
@@ -392,8 +414,42 @@ class Reader:
     def _pump(self, data: bytes | None = None) -> None:
         """Feed ``data``, if any; hand the events over in order, writing what each one owes.
 
-        Stops before a failure held for ``recv()`` (see :meth:`_holds_failure`).
+        Stops before a failure held for ``recv()`` (see :meth:`_holds_failure`). In
+        handler mode, a close another thread asks for meanwhile waits until every
+        message of ``data`` was handed to ``on_message`` (see :meth:`_defer_close`).
         """
+        if self._on_message is None:
+            self._feed(data)
+            return
+        with self._park:
+            self._dispatching = True
+        try:
+            self._feed(data)
+        finally:
+            with self._park:
+                self._dispatching = False
+                deferred, self._deferred_close = self._deferred_close, None
+            if deferred is not None:
+                self._start_close(*deferred)
+
+    def _defer_close(self, code: int, reason: str) -> bool:
+        """Whether a close from another thread must wait for the messages being handed over.
+
+        A graceful shutdown closes with 1001 from another thread: the messages this
+        connection has read already are still handled, and their replies go out
+        before the close frame. Closes from the reader thread (a handler's own) are
+        not deferred.
+        """
+        if self._reader is threading.current_thread():
+            return False
+        with self._park:
+            if not self._dispatching:
+                return False
+            if self._deferred_close is None:
+                self._deferred_close = (code, reason)
+            return True
+
+    def _feed(self, data: bytes | None) -> None:
         protocol = self._protocol
         events = protocol.events()
         with self._lock:
@@ -467,6 +523,7 @@ class Reader:
         instead of blocking this thread, the lock and every deadline forever.
         (``sendall`` would bound the whole write instead, however fast it moves.)
         """
+        self.traffic.bytes_out += len(data)
         send = self._socket.send
         view = memoryview(data)
         while view:
@@ -483,6 +540,7 @@ class Reader:
     def _deliver(self, message: str | bytes) -> None:
         on_message = self._on_message
         if on_message is not None:
+            self.traffic.messages_in += 1
             try:
                 on_message(message)
             except Exception:
@@ -494,6 +552,7 @@ class Reader:
         messages = self._messages
         messages.put(message)
         self._handed += 1
+        self.traffic.messages_in += 1
         limit = self._max_queue
         if limit is not None and self._reading is self._reader and messages.qsize() >= limit:
             # Backpressure: stop reading until recv() makes room (or the connection closes).
@@ -575,6 +634,8 @@ class Reader:
                     return
 
     def _start_close(self, code: int, reason: str) -> None:
+        if self._dispatching and self._defer_close(code, reason):
+            return
         with self._room:
             self._closing = True
             self._room.notify()

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import selectors
 import socket
 import ssl as ssl_module
@@ -50,6 +51,7 @@ from ..handlers import (
     request_answer,
 )
 from ..state import TransportAction
+from ..stats import ServerStats, Traffic, rss_bytes
 from .connection import Connection
 from .reader import PeriodicTimer, handshake
 
@@ -110,10 +112,12 @@ class Server:
     """
 
     __slots__ = (
+        "_accepted",
         "_app",
         "_close_timeout",
         "_connection_options",
         "_connections",
+        "_gone",
         "_handshaking",
         "_listener",
         "_lock",
@@ -126,8 +130,10 @@ class Server:
         "_serving",
         "_shutting_down",
         "_ssl",
+        "_started",
         "_stopped",
         "_threads",
+        "_traffic",
         "_wake",
     )
 
@@ -163,6 +169,11 @@ class Server:
         self._serving = False
         self._shutting_down = False
         self._stopped = threading.Event()
+        self._started = time.monotonic()
+        self._accepted = 0
+        # Each stream's counters while it lasts; the sum of the streams gone.
+        self._traffic: set[Traffic] = set()
+        self._gone = Traffic()
 
     @property
     def port(self) -> int:
@@ -174,6 +185,35 @@ class Server:
         """The open connections."""
         with self._lock:
             return frozenset(self._connections)
+
+    def stats(self) -> ServerStats:
+        """What the server holds now: connections, traffic, memory. Safe from any thread.
+
+        Connections are counted from accept to close; see
+        :class:`~wsproto_core.stats.ServerStats` for each field.
+        """
+        with self._lock:
+            traffic = self._gone.copy()
+            for counts in self._traffic:
+                traffic.add(
+                    counts.messages_in, counts.messages_out, counts.bytes_in, counts.bytes_out
+                )
+            connections = len(self._connections)
+            streams = len(self._threads)
+            accepted = self._accepted
+        return ServerStats(
+            pid=os.getpid(),
+            uptime=time.monotonic() - self._started,
+            connections=connections,
+            handshaking=streams - connections,
+            accepted=accepted,
+            refused=self._refused.total,
+            messages_in=traffic.messages_in,
+            messages_out=traffic.messages_out,
+            bytes_in=traffic.bytes_in,
+            bytes_out=traffic.bytes_out,
+            rss=rss_bytes(),
+        )
 
     def serve_forever(self) -> None:
         """Accept connections until :meth:`shutdown` is called (from another thread).
@@ -262,12 +302,14 @@ class Server:
         with self._lock:
             self._threads.add(thread)
             self._handshaking.add(sock)
+            self._accepted += 1
         try:
             thread.start()
         except BaseException:
             with self._lock:
                 self._threads.discard(thread)
                 self._handshaking.discard(sock)
+                self._accepted -= 1
             raise
 
     def _refuse_tls(self, sock: socket.socket) -> None:
@@ -301,8 +343,11 @@ class Server:
             sock.close()
 
     def _handle(self, sock: socket.socket, address: Any) -> None:
+        traffic = Traffic()
+        with self._lock:
+            self._traffic.add(traffic)
         try:
-            self._serve(sock, address)
+            self._serve(sock, address, traffic)
         except Exception:
             logger.exception("connection handler crashed")
         finally:
@@ -310,8 +355,12 @@ class Server:
             with self._lock:
                 self._handshaking.discard(sock)
                 self._threads.discard(threading.current_thread())
+                self._traffic.discard(traffic)
+                self._gone.add(
+                    traffic.messages_in, traffic.messages_out, traffic.bytes_in, traffic.bytes_out
+                )
 
-    def _serve(self, sock: socket.socket, address: Any) -> None:
+    def _serve(self, sock: socket.socket, address: Any, traffic: Traffic) -> None:
         deadline = time.monotonic() + self._open_timeout
         protocol = ServerConnection(**self._protocol_options)
         try:
@@ -323,7 +372,7 @@ class Server:
                 sock = tls
                 tls.settimeout(self._open_timeout)
                 tls.do_handshake()
-            request = handshake(sock, protocol, deadline)
+            request = handshake(sock, protocol, deadline, traffic)
             sock.settimeout(None)
         except OSError:  # timeouts, resets, TLS failures: nobody to answer
             sock.close()
@@ -335,10 +384,13 @@ class Server:
             _end_stream(sock, protocol, self._close_timeout)  # the refusal was written
             return
         app = self._app
+        options = {**self._connection_options, "traffic": traffic}
         if isinstance(app, Router):
-            self._serve_route(sock, protocol, app, request, address)
-        elif isinstance(request, Request) and not self._answered(sock, protocol, request, address):
-            self._serve_function(sock, protocol, app, address)
+            self._serve_route(sock, protocol, app, request, address, options)
+        elif isinstance(request, Request) and not self._answered(
+            sock, protocol, request, address, traffic
+        ):
+            self._serve_function(sock, protocol, app, address, options)
 
     def _serve_route(
         self,
@@ -347,10 +399,11 @@ class Server:
         router: Router,
         request: Request | HTTPRequest,
         address: Any,
+        options: dict[str, Any],
     ) -> None:
         decision = router.resolve(request)
         if isinstance(decision, Response):
-            _refuse(sock, protocol, decision, self._close_timeout)
+            _refuse(sock, protocol, decision, self._close_timeout, options["traffic"])
             log_connection(logger, address, request, decision.status, None, None, "")
             return
         assert isinstance(request, Request)
@@ -369,7 +422,7 @@ class Server:
             remote_address=address,
             on_message=on_message,
             on_close=on_close,
-            **self._connection_options,
+            **options,
         )
         conn = HandlerConnection(request, decision, ws)
         try:
@@ -389,11 +442,16 @@ class Server:
                 logger, address, request, 101, ws.subprotocol, ws.close_code, ws.close_reason or ""
             )
             return
-        _refuse(sock, protocol, response, self._close_timeout)
+        _refuse(sock, protocol, response, self._close_timeout, ws.traffic)
         log_connection(logger, address, request, response.status, None, None, "")
 
     def _answered(
-        self, sock: socket.socket, protocol: ServerConnection, request: Request, address: Any
+        self,
+        sock: socket.socket,
+        protocol: ServerConnection,
+        request: Request,
+        address: Any,
+        traffic: Traffic,
     ) -> bool:
         """Run ``process_request``; True if it answered the request (a refusal was sent)."""
         check = self._process_request
@@ -408,7 +466,7 @@ class Server:
         response = request_answer(outcome, error)
         if response is None:
             return False
-        _refuse(sock, protocol, response, self._close_timeout)
+        _refuse(sock, protocol, response, self._close_timeout, traffic)
         log_connection(logger, address, request, response.status, None, None, "")
         return True
 
@@ -418,9 +476,10 @@ class Server:
         protocol: ServerConnection,
         function: Callable[[Connection], object],
         address: Any,
+        options: dict[str, Any],
     ) -> None:
         protocol.accept()  # the first of the server's subprotocols the client offered
-        ws = Connection(sock, protocol, remote_address=address, **self._connection_options)
+        ws = Connection(sock, protocol, remote_address=address, **options)
         self._register(ws)
         try:
             ws.start()
@@ -568,13 +627,19 @@ class _Accepting:
 
 
 def _refuse(
-    sock: socket.socket, protocol: ServerConnection, response: Response, timeout: float
+    sock: socket.socket,
+    protocol: ServerConnection,
+    response: Response,
+    timeout: float,
+    traffic: Traffic,
 ) -> None:
     """Answer the handshake with an HTTP response and end the stream."""
     protocol.reject(response.status, response.headers, response.body)
+    out = protocol.data_to_send()
+    traffic.bytes_out += len(out)
     with contextlib.suppress(OSError):  # the client is gone, or reads nothing for the timeout
         sock.settimeout(timeout)
-        sock.sendall(protocol.data_to_send())
+        sock.sendall(out)
     _end_stream(sock, protocol, timeout)
 
 
@@ -620,6 +685,8 @@ def serve(
     subprotocols: Sequence[str] = (),
     allow_draft76: bool = True,
     allow_draft75: bool = False,
+    reuse_port: bool = False,
+    sock: socket.socket | None = None,
     backlog: int = 128,
     max_connections: int | None = None,
     process_request: Callable[[Request], Response | None] | None = None,
@@ -646,6 +713,9 @@ def serve(
             for a handler, its own ``subprotocols`` when this is empty).
         allow_draft76: Serve draft-hixie-76 clients (for a router, per route).
         allow_draft75: Serve draft-hixie-75 clients (for a router, per route).
+        reuse_port: Set ``SO_REUSEPORT`` so several processes share the port.
+        sock: An already bound socket to serve on, instead of ``host``/``port``
+            (one inherited from the process that forked this one, say).
         backlog: The listen backlog.
         process_request: Function mode: called with each handshake
             :class:`~wsproto_core.events.Request` before the function, to
@@ -702,7 +772,11 @@ def serve(
             "secure": secure,
             "extensions": extensions,
         }
-    listener = socket.create_server((host or "", port), backlog=backlog)
+    if sock is None:
+        listener = socket.create_server((host or "", port), backlog=backlog, reuse_port=reuse_port)
+    else:
+        listener = sock
+        listener.listen(backlog)
     return Server(
         listener,
         app,
