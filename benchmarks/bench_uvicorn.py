@@ -50,7 +50,7 @@ CLIENTS = 50
 ROUNDS = 2000
 SMALL = b"x" * 32
 JSON_TEXT = ('{"id":7,"name":"wsproto_core","tags":["deflate","rfc7692"],"ok":true},' * 15)[:1024]
-OURS = "wsproto_core.uvicorn:WebSocketProtocol"
+OURS = "wsproto_core.uvicorn:WsprotoCoreProtocol"
 """Our protocol class, as an import string that uvicorn's ``ws`` option accepts."""
 IMPLEMENTATIONS = {
     "wsproto_core": OURS,
@@ -217,7 +217,7 @@ def run_case(case: Case, names: list[str], repeats: int) -> None:
             if name != "wsproto_core":
                 ratio = ours / statistics.median(case.cpu[name])
                 target = "  (target <= 0.7x)" if name == "uvicorn wsproto" else ""
-                print(f"  ours / {name:19} {ratio:6.2f}x{target}")
+                print(f"  ours / {name:26} {ratio:5.2f}x{target}")
 
 
 def available() -> list[str]:
