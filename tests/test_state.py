@@ -95,7 +95,8 @@ def test_public_states_and_actions() -> None:
     assert Phase.AWAIT_EOF.action is TransportAction.WAIT
     assert Phase.DRAINING.action is TransportAction.HALF_CLOSE
     assert Phase.CLOSED.action is TransportAction.CLOSE
-    for phase in (Phase.CONNECTING, Phase.OPEN):
+    assert Phase.REFUSING.public is ConnectionState.CONNECTING
+    for phase in (Phase.CONNECTING, Phase.REFUSING, Phase.OPEN):
         assert phase.action is TransportAction.NONE
 
 

@@ -534,7 +534,9 @@ class Connection:
 
         Before the handshake is done it aborts the connection: nothing is sent
         and the stream is to be closed (a server that wants to answer the
-        request with an HTTP status uses :meth:`ServerConnection.reject`).
+        request with an HTTP status uses :meth:`ServerConnection.reject`). In the
+        middle of a streamed refusal's body it abandons the response: nothing
+        more is sent and the stream is to be closed.
 
         Raises:
             InvalidCloseCode: ``code`` may not be sent on the wire (RFC 6455 §7.4).
@@ -558,8 +560,9 @@ class ServerConnection(Connection):
     """The server role: reads a handshake request, answers it, then exchanges messages.
 
     Flow: feed bytes until a :class:`~wsproto_core.events.Request` event arrives,
-    then call :meth:`accept` or :meth:`reject`. An invalid request is refused
-    by the connection itself: the error response is queued and a
+    then call :meth:`accept` or :meth:`reject` (or stream the refusal:
+    :meth:`start_reject`, :meth:`send_reject_body`, :meth:`end_reject`). An
+    invalid request is refused by the connection itself: the error response is queued and a
     :class:`~wsproto_core.events.HandshakeFailed` event says why.
 
     Args:
@@ -683,7 +686,10 @@ class ServerConnection(Connection):
         return request if isinstance(request, Request) else None
 
     def _receive_handshake(self, data: bytes) -> None:
-        if self._state is not _CONNECTING:
+        phase = self._phase
+        if phase is not Phase.CONNECTING:
+            if phase is Phase.REFUSING and not data:
+                self._to(Trigger.EOF)  # the client went away during the refusal's body
             return  # refused or rejected: nothing more to read
         if self._request is not None:
             # Waiting for accept() or reject(): keep everything for after the decision.
@@ -718,7 +724,9 @@ class ServerConnection(Connection):
         del self._handshake
 
     def _awaiting_decision(self, what: str) -> None:
-        if self._state is not _CONNECTING or self._request is None:
+        if self._phase is not Phase.CONNECTING or self._request is None:
+            if self._phase is Phase.REFUSING:
+                raise InvalidState(f"cannot {what}: a refusal is being sent", self._state)
             if self._state is _CONNECTING:
                 raise InvalidState(f"cannot {what} before a request arrived", self._state)
             raise InvalidState(f"cannot {what} in state {self._state.value}", self._state)
@@ -780,6 +788,67 @@ class ServerConnection(Connection):
         self._out.append(self._handshake.reject(status, headers, body))
         self._to(Trigger.REFUSED)
         del self._handshake
+
+    def start_reject(self, status: int = 403, headers: Sequence[tuple[str, str]] = ()) -> None:
+        """Begin refusing the handshake with an HTTP response whose body is streamed.
+
+        The status line and headers are queued at once; send the body with
+        :meth:`send_reject_body` (each piece is in :meth:`data_to_send` as soon
+        as it is sent) and finish with :meth:`end_reject`, which closes the
+        connection as :meth:`reject` does. Until then the stream stays open
+        (:attr:`transport_action` is ``NONE``, :attr:`state` still
+        ``CONNECTING``); the client's bytes are ignored, and its EOF closes the
+        connection (``CLOSE``: nobody is left to read the body). :meth:`close`
+        abandons the response: the stream is to be closed with the body cut short.
+
+        The body is framed by ``headers``' ``Content-Length`` if there is one
+        (exactly that many bytes must follow), else chunked (delimited by the
+        end of the stream to an HTTP/1.0 client). ``Connection: close`` is added.
+
+        Args:
+            status: The HTTP status code.
+            headers: Response headers (``Connection`` and ``Transfer-Encoding`` are ours).
+
+        Raises:
+            InvalidState: No request is waiting for a decision.
+            HandshakeArgumentError: ``status`` is not a final status, or a header
+                cannot be sent (a ``ValueError``).
+        """
+        self._awaiting_decision("reject")
+        self._out.append(self._handshake.start_reject(status, headers))
+        self._to(Trigger.REFUSING)
+
+    def send_reject_body(self, data: bytes) -> None:
+        """Queue the next piece of the body begun by :meth:`start_reject`.
+
+        Raises:
+            InvalidState: No streamed refusal is under way.
+            HandshakeArgumentError: ``data`` goes beyond the announced
+                ``Content-Length`` (nothing is queued).
+        """
+        self._out.append(self._refusing("send a refusal's body").send_reject_body(data))
+
+    def end_reject(self) -> None:
+        """End the body begun by :meth:`start_reject`; the connection is then closed.
+
+        :attr:`should_close_transport` becomes ``True``, as after :meth:`reject`.
+
+        Raises:
+            InvalidState: No streamed refusal is under way.
+            HandshakeArgumentError: Fewer bytes were sent than the announced
+                ``Content-Length``; the refusal goes on (send the rest, or
+                :meth:`close` to abandon it).
+        """
+        self._out.append(self._refusing("end a refusal").end_reject())
+        self._to(Trigger.REFUSED)
+        del self._handshake
+
+    def _refusing(self, what: str) -> ServerHandshake:
+        if self._phase is not Phase.REFUSING:
+            raise InvalidState(
+                f"cannot {what}: no streamed refusal is under way (start_reject())", self._state
+            )
+        return self._handshake
 
 
 class ClientConnection(Connection):

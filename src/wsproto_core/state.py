@@ -13,6 +13,8 @@ The table (server role; the client differs in one place, noted)::
 
     CONNECTING  --accepted-->        OPEN
     CONNECTING  --refused-->         DRAINING      (an HTTP error went out, or the handshake failed)
+    CONNECTING  --refusing-->        REFUSING      (a streamed HTTP refusal began: its status
+    REFUSING    --refused-->         DRAINING       and headers are out, its body follows)
     OPEN        --close sent-->      CLOSING       (RFC 6455 §7.1.2)
     OPEN        --failed in step-->  FAILING       (a size limit seen in a frame header: our
                                                     close is out, the peer's can still be read)
@@ -23,8 +25,9 @@ The table (server role; the client differs in one place, noted)::
     CLOSING, FAILING --expired-->    DRAINING      (the adapter's wait for the peer's close ran out)
     AWAIT_EOF, DRAINING --expired--> CLOSED
     any state   --EOF-->             CLOSED
-    CONNECTING, OPEN --abandoned-->  DRAINING      (closed by this side with no closing
-                                                    handshake: before the opening one, or draft-75)
+    CONNECTING, REFUSING, OPEN       DRAINING      (closed by this side with no closing
+             --abandoned-->                         handshake: before the opening one, in the
+                                                    middle of a refusal's body, or draft-75)
 """
 
 from __future__ import annotations
@@ -93,6 +96,9 @@ class Phase(enum.Enum):
     """The internal states: :class:`ConnectionState` split where the transport's fate differs."""
 
     CONNECTING = "connecting"
+    REFUSING = "refusing"
+    """A server streams an HTTP response refusing the handshake: the stream stays open
+    until its body ends (the public state is still ``CONNECTING``)."""
     OPEN = "open"
     CLOSING = "closing"
     """We sent a close frame and wait for the peer's."""
@@ -120,6 +126,7 @@ class Trigger(enum.Enum):
     """What moves a connection from one phase to another."""
 
     ACCEPTED = "the opening handshake succeeded"
+    REFUSING = "this side began a streamed HTTP response refusing the handshake"
     REFUSED = "the opening handshake failed or was refused"
     ABANDONED = "this side closed without a closing handshake"
     CLOSE_SENT = "this side sent a close frame"
@@ -132,6 +139,7 @@ class Trigger(enum.Enum):
 
 _PUBLIC = {
     Phase.CONNECTING: ConnectionState.CONNECTING,
+    Phase.REFUSING: ConnectionState.CONNECTING,
     Phase.OPEN: ConnectionState.OPEN,
     Phase.CLOSING: ConnectionState.CLOSING,
     Phase.FAILING: ConnectionState.CLOSING,
@@ -142,6 +150,7 @@ _PUBLIC = {
 
 _ACTION = {
     Phase.CONNECTING: TransportAction.NONE,
+    Phase.REFUSING: TransportAction.NONE,
     Phase.OPEN: TransportAction.NONE,
     Phase.CLOSING: TransportAction.WAIT,
     Phase.FAILING: TransportAction.WAIT_BRIEFLY,
@@ -157,6 +166,9 @@ _SERVER: dict[tuple[Phase, Trigger], Phase] = {
     (_P.CONNECTING, _T.ACCEPTED): _P.OPEN,
     (_P.CONNECTING, _T.REFUSED): _P.DRAINING,
     (_P.CONNECTING, _T.ABANDONED): _P.DRAINING,
+    (_P.CONNECTING, _T.REFUSING): _P.REFUSING,
+    (_P.REFUSING, _T.REFUSED): _P.DRAINING,
+    (_P.REFUSING, _T.ABANDONED): _P.DRAINING,
     (_P.OPEN, _T.CLOSE_SENT): _P.CLOSING,
     (_P.OPEN, _T.CLOSE_RECEIVED): _P.DRAINING,
     (_P.OPEN, _T.FAILED_IN_STEP): _P.FAILING,

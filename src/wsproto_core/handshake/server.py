@@ -82,8 +82,9 @@ class ServerHandshake:
 
     Feed it the client's bytes with :meth:`receive_data` (or hand it a request
     another server parsed with :meth:`from_request`) until it returns the
-    request, then answer with :meth:`accept`, :meth:`reject` or, after a
-    :class:`~wsproto_core.errors.HandshakeError`, :meth:`refuse`.
+    request, then answer with :meth:`accept`, :meth:`reject` (or its streamed
+    form: :meth:`start_reject`, :meth:`send_reject_body`, :meth:`end_reject`) or,
+    after a :class:`~wsproto_core.errors.HandshakeError`, :meth:`refuse`.
 
     Attributes:
         event: The validated request once it is complete (``None`` before, and
@@ -97,6 +98,7 @@ class ServerHandshake:
         "_accept_plain_http",
         "_allow_draft75",
         "_allow_draft76",
+        "_body_left",
         "_chunks",
         "_error",
         "_factories",
@@ -112,6 +114,7 @@ class ServerHandshake:
         "_responded",
         "_secure",
         "_subprotocols",
+        "_writer",
         "event",
         "trailing",
         "version",
@@ -160,6 +163,10 @@ class ServerHandshake:
         self._received = 0  # bytes given to h11, to measure the request head exactly
         self._error: HandshakeError | None = None
         self._responded = False
+        # A streamed refusal: the h11 connection writing it, and how many body bytes its
+        # Content-Length still expects (None: chunked, or delimited by the close).
+        self._writer: h11.Connection | None = None
+        self._body_left: int | None = None
         self.event: Request | HTTPRequest | None = None
         self.trailing = b""
         self.version: ProtocolVersion | None = None
@@ -585,6 +592,101 @@ class ServerHandshake:
         self._responded = True
         return data
 
+    def start_reject(self, status: int, headers: Sequence[tuple[str, str]] = ()) -> bytes:
+        """Begin an HTTP response whose body follows in pieces; the connection closes after it.
+
+        The streamed form of :meth:`reject`, for a body that is not all known
+        yet (an ASGI application's ``websocket.http.response.*`` messages, a
+        proxied response). Send the body with :meth:`send_reject_body`, then
+        call :meth:`end_reject`.
+
+        The body is framed by the application's ``Content-Length`` if it gives
+        one (exactly that many bytes must follow); otherwise h11 frames it:
+        chunked to an HTTP/1.1 client, delimited by the end of the stream to an
+        HTTP/1.0 one. ``Connection: close`` is always ours.
+
+        Args:
+            status: The status code, 200 to 599.
+            headers: Response headers. ``Connection`` and ``Transfer-Encoding``
+                are ours: the application's are replaced.
+
+        Returns:
+            The response head.
+
+        Raises:
+            InvalidState: A response was already sent or begun.
+            HandshakeArgumentError: ``status`` is not a final status, or a header
+                cannot be sent (an invalid ``Content-Length`` among them).
+        """
+        if self._responded:
+            raise InvalidState("a response was already sent", ConnectionState.CLOSED)
+        if not 200 <= status <= 599:
+            raise HandshakeArgumentError(f"cannot send status {status} as a refusal")
+        ours = {"connection", "transfer-encoding"}
+        kept = [(name, value) for name, value in headers if name.lower() not in ours]
+        upgrade = any(name.lower() == "upgrade" for name, _ in kept)
+        connection = "Upgrade, close" if upgrade else "close"
+        event = response_event(status, kept, [("Connection", connection)])
+        writer = self._http_writer()
+        data = writer.send(event) or b""
+        self._responded = True
+        self._writer = writer
+        self._body_left = _declared_length(status, event)
+        return data
+
+    def send_reject_body(self, data: bytes) -> bytes:
+        """Send the next piece of a refusal's body (nothing is sent in answer to HEAD).
+
+        Args:
+            data: The piece; an empty one sends nothing.
+
+        Returns:
+            The bytes that carry it (a chunk, when h11 frames the body so).
+
+        Raises:
+            InvalidState: No streamed refusal was begun, or it ended.
+            HandshakeArgumentError: ``data`` goes beyond the ``Content-Length``
+                the response announced (nothing is sent).
+        """
+        writer = self._streaming_writer()
+        if not data or self._method == "HEAD":
+            return b""
+        left = self._body_left
+        if left is not None:
+            if len(data) > left:
+                raise HandshakeArgumentError(
+                    f"{len(data)} bytes exceed the {left} left of the announced Content-Length"
+                )
+            self._body_left = left - len(data)
+        return writer.send(h11.Data(data=data)) or b""
+
+    def end_reject(self) -> bytes:
+        """End a streamed refusal's body.
+
+        Returns:
+            The bytes that end it (the last chunk, when the body is chunked).
+
+        Raises:
+            InvalidState: No streamed refusal was begun, or it ended.
+            HandshakeArgumentError: Fewer bytes were sent than the announced
+                ``Content-Length`` (the response is not ended: send the rest).
+        """
+        writer = self._streaming_writer()
+        if self._body_left and self._method != "HEAD":
+            raise HandshakeArgumentError(
+                f"{self._body_left} bytes of the announced Content-Length are missing"
+            )
+        self._writer = None
+        return writer.send(h11.EndOfMessage()) or b""
+
+    def _streaming_writer(self) -> h11.Connection:
+        writer = self._writer
+        if writer is None:
+            if self._responded:
+                raise InvalidState("the response was already sent", ConnectionState.CLOSED)
+            raise InvalidState("no streamed response was begun", ConnectionState.CONNECTING)
+        return writer
+
     def _http_writer(self) -> h11.Connection:
         """An h11 connection ready to write the response to what was read.
 
@@ -614,3 +716,13 @@ class ServerHandshake:
         """
         headers = [*error.headers, ("Content-Type", "text/plain; charset=utf-8")]
         return self.reject(error.status or 400, headers, error.reason.encode("utf-8"))
+
+
+def _declared_length(status: int, event: h11.Response | h11.InformationalResponse) -> int | None:
+    """How many body bytes a response announces, or ``None`` if its body is not counted."""
+    if status in (204, 304):
+        return 0  # RFC 9110 §6.4.1: these responses have no body
+    for name, value in event.headers:
+        if name == b"content-length":
+            return int(value)  # h11 checked it is digits, and that repeats agree
+    return None
