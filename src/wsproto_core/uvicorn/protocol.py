@@ -332,6 +332,7 @@ class WsprotoCoreProtocol(asyncio.Protocol):
             self.conn.accept(message.get("subprotocol"), headers)
             self.session.start(self.loop.time())
             self._arm()
+            self._handle_events()  # frames that came with the request, parsed on accept
         elif kind == "websocket.close":
             self._log_request("403")
             self._deliver_disconnect(1006)
