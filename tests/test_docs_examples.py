@@ -685,3 +685,58 @@ def test_cli_page_quotes_lines_the_demo_command_prints() -> None:
     quoted = [line for line in shown[1:] if line.strip() != "..."]  # after the command
     assert shown[0] == "$ python -m wsproto_core demo"
     assert [line for line in printed if line in quoted] == quoted
+
+
+# -- how-to: uvicorn, FastAPI and Starlette ------------------------------------------------
+
+
+def test_uvicorn_chat_serves_its_page_and_relays_every_text_to_every_member(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pytest.importorskip("starlette")
+    uvicorn = pytest.importorskip("uvicorn")
+    module = load("uvicorn_chat/app.py")
+    servers: list[Any] = []
+    started = threading.Event()
+
+    class RecordingServer(uvicorn.Server):  # type: ignore[misc]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            servers.append(self)
+
+        async def startup(self, sockets: Any = None) -> None:
+            await super().startup(sockets)
+            started.set()
+
+    monkeypatch.setattr(module.uvicorn, "Server", RecordingServer)
+
+    def carriers() -> list[type]:
+        """The classes of the server's open connections (uvicorn's protocol objects)."""
+        return [type(c) for c in list(servers[0].server_state.connections)]
+
+    async def chat(url: str) -> tuple[list[str | bytes], list[type], str | bytes]:
+        async with connect(url) as a, connect(url) as b:
+            await a.send("hi from a")
+            seen = [await a.recv(), await b.recv()]
+            await b.send("hi from b ✓")
+            seen += [await a.recv(), await b.recv()]
+            carried = carriers()
+            await a.close()
+            await b.send("a left")  # the room goes on without a
+            return seen, carried, await b.recv()
+
+    server = Running(
+        module.main, lambda: setattr(servers[0], "should_exit", True), host="127.0.0.1", port=0
+    )
+    try:
+        assert started.wait(TIMEOUT), "uvicorn did not start"
+        port = servers[0].servers[0].sockets[0].getsockname()[1]
+        status, content_type, body = http_get(f"http://127.0.0.1:{port}/")
+        seen, carried, last = run_async(chat(f"ws://127.0.0.1:{port}/ws"))
+    finally:
+        server.stop()
+    assert (status, content_type) == (200, "text/html; charset=utf-8")
+    assert body == (EXAMPLES / "uvicorn_chat" / "chat.html").read_bytes()
+    assert seen == ["hi from a", "hi from a", "hi from b ✓", "hi from b ✓"]
+    assert carried == [module.WsprotoCoreProtocol] * 2
+    assert last == "a left"
