@@ -1,4 +1,4 @@
-"""The sans-IO broadcast: encode once per shared framing, the overflow policy, errors per connection."""
+"""The sans-IO broadcast: encode once per framing, the overflow policy, errors per connection."""
 
 from __future__ import annotations
 
