@@ -29,7 +29,7 @@ Example (a chat room with the handler API)::
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 from typing import Any
 
 from .handlers import broadcast
@@ -51,14 +51,14 @@ class Hub:
     def __init__(self, broadcast: Broadcast = broadcast) -> None:
         self._broadcast = broadcast
         self._lock = threading.Lock()
-        self._topics: dict[str, dict[Hashable, None]] = {}
+        self._topics: dict[str, dict[object, None]] = {}
 
-    def subscribe(self, topic: str, connection: Hashable) -> None:
+    def subscribe(self, topic: str, connection: object) -> None:
         """Have ``connection`` receive what is published on ``topic`` (again: no effect)."""
         with self._lock:
             self._topics.setdefault(topic, {})[connection] = None
 
-    def unsubscribe(self, topic: str, connection: Hashable) -> None:
+    def unsubscribe(self, topic: str, connection: object) -> None:
         """Stop ``connection`` receiving ``topic`` (not subscribed: no effect)."""
         with self._lock:
             members = self._topics.get(topic)
@@ -67,13 +67,13 @@ class Hub:
                 if not members:
                     del self._topics[topic]
 
-    def unsubscribe_all(self, connection: Hashable) -> None:
+    def unsubscribe_all(self, connection: object) -> None:
         """Remove ``connection`` from every topic (call it when the connection closes)."""
         with self._lock:
             for topic in [t for t, members in self._topics.items() if connection in members]:
                 self._unsubscribe_locked(topic, connection)
 
-    def _unsubscribe_locked(self, topic: str, connection: Hashable) -> None:
+    def _unsubscribe_locked(self, topic: str, connection: object) -> None:
         members = self._topics[topic]
         del members[connection]
         if not members:
