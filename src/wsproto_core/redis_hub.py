@@ -43,6 +43,8 @@ from .handlers import broadcast
 from .hub import Hub
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
     from redis.asyncio.client import PubSub
 
     from .hub import Broadcast
@@ -235,7 +237,8 @@ class RedisHub(Hub):
         finally:
             if subscribed:
                 self._set_connected(False)
-            await _quietly(pubsub.aclose())  # type: ignore[no-untyped-call]
+            close_pubsub: Callable[[], Awaitable[None]] = pubsub.aclose  # untyped in redis
+            await _quietly(close_pubsub())
             await _quietly(client.aclose())
         return subscribed
 
