@@ -39,6 +39,9 @@ napoleon_numpy_docstring = False
 # described twice (once by napoleon, once by autodoc).
 napoleon_use_ivar = True
 
+# The [redis] extra is optional: the docs build without it installed.
+autodoc_mock_imports = ["redis"]
+
 autodoc_member_order = "bysource"
 autodoc_typehints = "signature"
 autodoc_preserve_defaults = True

@@ -500,6 +500,10 @@ def test_serve_with_a_file_that_is_not_a_certificate_says_so(tmp_path: Path) -> 
         ),
         (["connect"], "the following arguments are required: url"),
         (["serve", "--verbose"], "unrecognized arguments: --verbose"),
+        (
+            ["serve", "--broker", "localhost:6379"],
+            "argument --broker: not a Redis URL (redis://HOST:PORT/DB): 'localhost:6379'",
+        ),
     ],
 )
 def test_usage_error_is_one_line_and_status_2(

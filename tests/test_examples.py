@@ -15,8 +15,10 @@ from wsproto_core.examples import (
     demo_router,
     read_page,
 )
+from wsproto_core.examples.chat import MAX_CHAT_MESSAGE, ChatHandler
 from wsproto_core.examples.dumb_increment import SUBPROTOCOL, Counter
 from wsproto_core.handlers import HandlerConnectionBase, Refuse, Route
+from wsproto_core.hub import Hub
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -147,9 +149,35 @@ def test_demo_router_routes_the_handlers_and_pages() -> None:
     assert [(r.path, type(r.handler)) for r in router.routes] == [
         ("/echo", EchoHandler),
         ("/dumb-increment", DumbIncrementHandler),
+        ("/chat", ChatHandler),
     ]
     assert all(r.max_message_size == 1000 and r.allow_draft75 for r in router.routes)
-    assert [p.path for p in router.pages] == ["/", "/echo.html", "/increment.html", "/style.css"]
+    assert [p.path for p in router.pages] == [
+        "/",
+        "/echo.html",
+        "/increment.html",
+        "/chat.html",
+        "/style.css",
+    ]
+
+
+def test_the_chat_room_takes_short_messages_only() -> None:
+    [chat] = [r for r in demo_router().routes if r.path == "/chat"]
+    assert chat.max_message_size == MAX_CHAT_MESSAGE
+
+
+def test_the_chat_room_publishes_text_to_everyone_in_it() -> None:
+    published: list[tuple[list[object], str | bytes]] = []
+    hub = Hub(lambda members, message: published.append((list(members), message)))
+    chat = ChatHandler(hub)
+    alice, bob = object(), object()
+    chat.on_connect(alice)  # type: ignore[arg-type]
+    chat.on_connect(bob)  # type: ignore[arg-type]
+    chat.on_message(alice, "hi all")  # type: ignore[arg-type]
+    chat.on_message(alice, b"binary is ignored")  # type: ignore[arg-type]
+    chat.on_disconnect(bob, 1000, "")  # type: ignore[arg-type]
+    chat.on_message(alice, "bob left")  # type: ignore[arg-type]
+    assert published == [([alice, bob], "hi all"), ([alice], "bob left")]
 
 
 @pytest.mark.parametrize(
@@ -157,7 +185,8 @@ def test_demo_router_routes_the_handlers_and_pages() -> None:
     [
         ("echo.html", ["status", "log", "message", "send", "send-binary", "close", "close-code"]),
         ("increment.html", ["status", "counter", "reset", "close", "close-code"]),
-        ("index.html", ["pages", "echo-link", "increment-link"]),
+        ("index.html", ["pages", "echo-link", "increment-link", "chat-link"]),
+        ("chat.html", ["status", "retry", "chat-form", "message", "send", "log"]),
     ],
 )
 def test_pages_have_the_ids_a_browser_test_reads(name: str, ids: list[str]) -> None:
@@ -174,7 +203,7 @@ def test_pages_connect_to_the_same_host_with_the_matching_scheme(name: str) -> N
 
 
 def test_every_page_file_is_listed() -> None:
-    assert sorted(PAGES.values()) == ["echo.html", "increment.html", "index.html"]
+    assert sorted(PAGES.values()) == ["chat.html", "echo.html", "increment.html", "index.html"]
 
 
 def test_demo_router_serves_the_stylesheet_as_css() -> None:

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from .events import Event
     from .extensions.compression import ServerCompression
     from .handlers import Router
+    from .hub import Hub
     from .stats import ServerStats
 
 __all__ = ["main"]
@@ -276,7 +277,29 @@ def _compression(args: argparse.Namespace) -> ServerCompression:
 def _router(args: argparse.Namespace) -> Router:
     from .examples import demo_router
 
-    return demo_router(max_message_size=args.max_message_size, allow_draft75=args.allow_draft75)
+    return demo_router(
+        max_message_size=args.max_message_size,
+        allow_draft75=args.allow_draft75,
+        hub=_hub(args.broker),
+    )
+
+
+def _hub(broker: str | None) -> Hub | None:
+    """The chat room's hub: shared through Redis with ``--broker``, else in-process."""
+    if broker is None:
+        return None
+    try:
+        from .redis_hub import RedisHub
+    except ImportError as exc:
+        raise _Failure(
+            f"--broker needs the redis package: pip install 'wsproto-core[redis]' ({exc})", 2
+        ) from exc
+    hub = RedisHub(broker).start()  # connects (and reconnects) in its own thread
+    if not hub.wait_connected(True, _BROKER_WAIT):
+        logging.getLogger("wsproto_core.hub").warning(
+            "redis hub %s: not reachable yet; serving, the room is local until it is", broker
+        )
+    return hub
 
 
 def _announce(host: str, port: int, tls: bool) -> None:
@@ -647,6 +670,16 @@ other: the opening handshake, a text and a binary message, a ping and its pong,
 and the closing handshake."""
 
 
+_BROKER_WAIT = 5.0
+"""Seconds ``serve --broker`` waits for Redis before it serves anyway."""
+
+
+def _broker_url(value: str) -> str:
+    if not value.startswith(("redis://", "rediss://", "unix://")):
+        raise argparse.ArgumentTypeError(f"not a Redis URL (redis://HOST:PORT/DB): {value!r}")
+    return value
+
+
 def _compression_arguments(serve: argparse.ArgumentParser) -> None:
     group = serve.add_argument_group(
         "compression", "permessage-deflate (RFC 7692), agreed with version 13 clients that offer it"
@@ -763,6 +796,13 @@ def _parser() -> argparse.ArgumentParser:
         help="serve wss:// (and the pages over https://) with this PEM certificate chain",
     )
     serve.add_argument("--tls-key", metavar="FILE", help="the PEM private key of --tls-cert")
+    serve.add_argument(
+        "--broker",
+        type=_broker_url,
+        metavar="URL",
+        help="share the /chat room with every server using this Redis (redis://HOST:PORT/DB; "
+        "needs the [redis] extra); default: in this process",
+    )
     _compression_arguments(serve)
 
     connect = commands.add_parser(

@@ -59,6 +59,7 @@ from .versions import SUPPORTED_VERSIONS, profile
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
 
+    from .broadcast import PreparedMessage
     from .codec import Codec
     from .codec.hixie import HixieVersion
     from .events import Event, HTTPRequest
@@ -501,6 +502,23 @@ class Connection:
             UnsupportedOperation: The peer speaks a hixie draft, which has no binary messages.
         """
         self._out.append(self._sending_codec("send a message").send_binary(data, final))
+
+    def send_prepared(self, message: PreparedMessage) -> None:
+        """Queue a message prepared for many connections (a broadcast).
+
+        Its frames are encoded once for every connection whose framing is the
+        same (see :class:`~wsproto_core.broadcast.PreparedMessage`), else for
+        this one.
+
+        Raises:
+            InvalidState: The connection is not open, or a fragmented message
+                is being sent (its fragments may not be interleaved).
+            UnsupportedOperation: Binary on a hixie draft.
+        """
+        codec = self._sending_codec("send a message")
+        if codec.fragmenting:
+            raise InvalidState("a fragmented message is being sent; finish it first", self._state)
+        self._out.append(message.frames_for(codec))
 
     def ping(self, payload: bytes = b"") -> None:
         """Queue a ping (RFC 6455 §5.5.2); the peer's pong arrives as a ``Pong`` event.

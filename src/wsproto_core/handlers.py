@@ -41,6 +41,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, overload
 
+from .broadcast import BroadcastReport, Overflow, PreparedMessage
 from .connection import DEFAULT_MAX_MESSAGE_SIZE
 from .events import HTTPRequest
 from .handshake.negotiation import choose_subprotocol
@@ -48,6 +49,7 @@ from .versions import HIXIE_75, HIXIE_76, RFC6455_VERSIONS
 
 if TYPE_CHECKING:
     import logging
+    from collections.abc import Iterable
 
     from .connection import ServerConnection
     from .events import Headers, Request
@@ -68,6 +70,7 @@ __all__ = [
     "Route",
     "Router",
     "Timer",
+    "broadcast",
     "error_response",
     "log_connection",
     "request_answer",
@@ -258,11 +261,59 @@ class HandlerConnectionBase:
             raise ValueError(f"the client did not offer the subprotocol {name!r}")
         self.subprotocol = name
 
+    @classmethod
+    def _deliver(
+        cls,
+        group: list[HandlerConnectionBase],
+        message: PreparedMessage,
+        overflow: Overflow,
+    ) -> BroadcastReport[HandlerConnectionBase]:
+        """Broadcast to ``group``, connections of this adapter (see :func:`broadcast`)."""
+        raise NotImplementedError(f"{cls.__name__} cannot broadcast")
+
     def accept_on(self, conn: ServerConnection) -> None:
         """Step 3's end: accept ``conn`` as ``on_connect`` left things (the route's size limit,
         the chosen subprotocol, the extra response headers)."""
         conn.max_message_size = self.route.max_message_size
         conn.accept(subprotocol=self.subprotocol, extra_headers=self.response_headers)
+
+
+def broadcast(
+    connections: Iterable[HandlerConnection],
+    message: str | bytes | PreparedMessage,
+    *,
+    overflow: Overflow = Overflow.SKIP,
+) -> BroadcastReport[HandlerConnection]:
+    """Send ``message`` to every open connection of ``connections``, from any thread or task.
+
+    The connections may come from either adapter's server (each group goes
+    through its adapter's ``broadcast``): the message is encoded once for
+    every group of connections that frame it alike, a connection above its
+    write limit is skipped or closed as ``overflow`` says, and errors are
+    reported per connection, never raised. See :mod:`wsproto_core.broadcast`.
+
+    Args:
+        connections: The handler connections (what ``on_connect`` was given).
+        message: ``str`` for text, ``bytes`` for binary, or a prepared message.
+        overflow: What to do with a connection above its write limit.
+
+    Returns:
+        The :class:`~wsproto_core.broadcast.BroadcastReport`, naming the handler connections.
+
+    Raises:
+        TypeError: A connection is not one an adapter's server made.
+    """
+    prepared = message if isinstance(message, PreparedMessage) else PreparedMessage(message)
+    groups: dict[type[HandlerConnectionBase], list[HandlerConnectionBase]] = {}
+    for conn in connections:
+        if not isinstance(conn, HandlerConnectionBase):
+            raise TypeError(f"cannot broadcast to {type(conn).__name__}")
+        groups.setdefault(type(conn), []).append(conn)
+    report: BroadcastReport[HandlerConnection] = BroadcastReport()
+    for kind, group in groups.items():
+        report.merge(kind._deliver(group, prepared, overflow))  # type: ignore[arg-type]
+    report.encodings = prepared.encodings
+    return report
 
 
 class Handler:

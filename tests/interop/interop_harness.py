@@ -186,7 +186,7 @@ def missing_peer(peer: str) -> str | None:
     """Say why ``peer`` cannot run here, or return ``None`` if it can.
 
     Args:
-        peer: ``"node"``, ``"ws"``, ``"chromium"``, ``"apache"`` or ``"nginx"``.
+        peer: ``"node"``, ``"ws"``, ``"chromium"``, ``"apache"``, ``"nginx"`` or ``"redis"``.
     """
     if peer in {"node", "ws", "chromium"} and shutil.which("node") is None:
         return "no `node` on PATH"
@@ -204,6 +204,8 @@ def missing_peer(peer: str) -> str | None:
             return f"no mod_proxy_wstunnel in {APACHE_MODULES}"
     if peer == "nginx" and shutil.which("nginx", path=SYSTEM_PATH) is None:
         return "no nginx (Debian package nginx)"
+    if peer == "redis" and shutil.which("redis-server", path=SYSTEM_PATH) is None:
+        return "no redis-server (Debian package redis-server)"
     return None
 
 

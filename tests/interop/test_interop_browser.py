@@ -159,7 +159,7 @@ def test_index_page_links_the_demo_pages_and_its_screenshot_is_not_blank(
             "screenshot": str(screenshot),
         },
     )
-    assert result["links"] == ["/echo.html", "/increment.html"]
+    assert result["links"] == ["/echo.html", "/increment.html", "/chat.html"]
     not_blank, figures = png_is_not_blank(screenshot.read_bytes())
     assert not_blank, figures
 

@@ -36,7 +36,7 @@ async def dumb_increment_handler():
 
 async def the_demo_router():
     router = demo_router(max_message_size=2**20, increment_interval=0.05)
-    assert [route.path for route in router.routes] == ["/echo", "/dumb-increment"]
+    assert [route.path for route in router.routes] == ["/echo", "/dumb-increment", "/chat"]
     assert set(PAGES) <= {page.path for page in router.pages}
     assert read_page(PAGES["/"]).startswith(b"<!DOCTYPE html>")
     async with serve(router, "127.0.0.1", 0) as server:

@@ -14,6 +14,7 @@ from ..errors import (
     HandshakeRejected,
     InvalidHandshake,
 )
+from .broadcasting import broadcast
 from .client import ClientWebSocket, Connect, connect
 from .connection import WebSocket
 from .handler_connection import HandlerConnection
@@ -31,6 +32,7 @@ __all__ = [
     "Server",
     "ServerWebSocket",
     "WebSocket",
+    "broadcast",
     "connect",
     "serve",
 ]

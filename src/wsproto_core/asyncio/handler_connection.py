@@ -12,11 +12,13 @@ import threading
 from typing import TYPE_CHECKING
 
 from ..handlers import HandlerConnectionBase
+from .broadcasting import deliver
 
 if TYPE_CHECKING:
     import asyncio
     from collections.abc import Awaitable, Callable
 
+    from ..broadcast import BroadcastReport, Overflow, PreparedMessage
     from ..events import Request
     from ..handlers import Route
     from .server import ServerWebSocket
@@ -111,6 +113,15 @@ class HandlerConnection(HandlerConnectionBase):
     def close(self, code: int = 1000, reason: str = "") -> None:
         """Start the closing handshake."""
         self._ws.close_threadsafe(code, reason)
+
+    @classmethod
+    def _deliver(
+        cls,
+        group: list[HandlerConnectionBase],
+        message: PreparedMessage,
+        overflow: Overflow,
+    ) -> BroadcastReport[HandlerConnectionBase]:
+        return deliver(((hc, hc._ws) for hc in group if isinstance(hc, cls)), message, overflow)
 
     def call_every(self, interval: float, callback: Callable[[], object]) -> Timer:
         """Call ``callback()`` every ``interval`` seconds on the loop until cancelled or closed."""

@@ -14,7 +14,7 @@ from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from collections.abc import MutableSequence
+    from collections.abc import Hashable, MutableSequence
 
     from ..events import Event
     from ..versions import ProtocolVersion
@@ -69,6 +69,24 @@ class Codec(ABC):
         close frame; the connection then waits for it, as in a normal closing
         handshake, before the stream is closed. ``False`` by default.
         """
+        return False
+
+    @property
+    def shared_framing(self) -> Hashable | None:
+        """A key shared by the codecs that encode a message to the same bytes now, or ``None``.
+
+        Two codecs with equal keys turn the same message into the same frames,
+        so a broadcast encodes it once for all of them (see
+        :class:`~wsproto_core.broadcast.PreparedMessage`). ``None`` (the
+        default) when the encoding is this codec's own: a client masks every
+        frame with a fresh key, a compressor keeps its context from message to
+        message, a fragmented message is being sent.
+        """
+        return None
+
+    @property
+    def fragmenting(self) -> bool:
+        """Whether a fragmented message is being sent: only its fragments may follow."""
         return False
 
     @abstractmethod

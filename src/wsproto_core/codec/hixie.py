@@ -40,13 +40,15 @@ from . import Codec
 
 if TYPE_CHECKING:
     import codecs
-    from collections.abc import MutableSequence
+    from collections.abc import Hashable, MutableSequence
 
     from ..events import Event
 
 __all__ = ["HixieCodec"]
 
 HixieVersion = Literal["hixie-76", "hixie-75"]
+
+_HIXIE_FRAMING = ("hixie",)
 
 _MAX_LENGTH_DIGITS = 9
 """Nine base-128 digits carry 63 bits; a longer length cannot be honest."""
@@ -276,6 +278,11 @@ class HixieCodec(Codec):
         self._remaining = length
         self._state = _DISCARD if length else _FRAME_START
         return pos
+
+    @property
+    def shared_framing(self) -> Hashable | None:
+        """``("hixie",)``: both drafts frame text alike, unmasked, whatever the role."""
+        return _HIXIE_FRAMING
 
     def send_text(self, data: str, final: bool = True) -> bytes:
         """Encode a text message: ``00``, the UTF-8 bytes, ``FF``.

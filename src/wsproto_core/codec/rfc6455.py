@@ -54,13 +54,16 @@ from ..versions import profile
 from . import Codec
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, MutableSequence, Sequence
+    from collections.abc import Callable, Hashable, MutableSequence, Sequence
 
     from ..events import Event
     from ..extensions import Extension
     from ..versions import ProtocolVersion
 
 __all__ = ["DECODE_BUDGET", "SKIP_LIMIT", "Rfc6455Codec"]
+
+_PLAIN_FRAMING = ("rfc6455",)
+"""The :attr:`Rfc6455Codec.shared_framing` of a server with no extensions."""
 
 _unpack_from = struct.unpack_from
 
@@ -1012,6 +1015,29 @@ class Rfc6455Codec(Codec):
         return data
 
     # -- sending -----------------------------------------------------------------
+
+    @property
+    def shared_framing(self) -> Hashable | None:
+        """``("rfc6455", ...)`` for a server between messages whose extensions keep no state.
+
+        A server's frames are not masked (RFC 6455 §5.1) and versions 13, 8
+        and 7 frame data alike, so such servers send a message as the same
+        bytes; the extensions' own keys (:attr:`Extension.shared_encoding
+        <wsproto_core.extensions.Extension.shared_encoding>`) are part of it.
+        """
+        if self._client or self._send_opcode:
+            return None
+        if not self._extensions:
+            return _PLAIN_FRAMING
+        keys = [extension.shared_encoding for extension in self._extensions]
+        if None in keys:
+            return None
+        return ("rfc6455", *keys)
+
+    @property
+    def fragmenting(self) -> bool:
+        """Whether a fragmented message is being sent."""
+        return self._send_opcode != 0
 
     def send_text(self, data: str, final: bool = True) -> bytes:
         """Encode a text message, or a fragment of one when ``final`` is ``False``.

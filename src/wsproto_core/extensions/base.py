@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Hashable
 
 __all__ = ["ClientExtensionFactory", "Extension", "ExtensionParams", "ServerExtensionFactory"]
 
@@ -33,6 +37,17 @@ class Extension(ABC):
     @abstractmethod
     def encode(self, opcode: int, payload: bytes, fin: bool) -> tuple[int, bytes]:
         """Transform an outgoing data frame's payload; return ``(rsv bits, payload)``."""
+
+    @property
+    def shared_encoding(self) -> Hashable | None:
+        """A key shared by the extensions that encode the next message to the same bytes.
+
+        ``None`` (the default) when the encoding depends on this connection's
+        history, as a compressor that keeps its context does. An extension
+        with no state between messages returns its parameters: a broadcast
+        then encodes a message once for every connection with the same key.
+        """
+        return None
 
     def decode_limited(
         self, opcode: int, rsv: int, payload: bytes, fin: bool, limit: int | None

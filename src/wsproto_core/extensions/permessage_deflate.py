@@ -37,6 +37,8 @@ from ..errors import HandshakeError, PayloadTooBig, ProtocolError
 from .base import ClientExtensionFactory, Extension, ServerExtensionFactory
 
 if TYPE_CHECKING:
+    from collections.abc import Hashable
+
     from .base import ExtensionParams
 
 __all__ = ["ClientPerMessageDeflateFactory", "PerMessageDeflate", "ServerPerMessageDeflateFactory"]
@@ -137,6 +139,25 @@ class PerMessageDeflate(Extension):
             f"remote_no_context_takeover={self.remote_no_context_takeover}, "
             f"local_max_window_bits={self.local_max_window_bits}, "
             f"remote_max_window_bits={self.remote_max_window_bits})"
+        )
+
+    @property
+    def shared_encoding(self) -> Hashable | None:
+        """Our parameters when we reset the compressor after every message, else ``None``.
+
+        Without context takeover (``server_no_context_takeover`` for a server)
+        every message starts a fresh compressor, so the same message with the
+        same window, level, memory and threshold deflates to the same bytes on
+        every such connection. With it, each compressor's history differs.
+        """
+        if not self.local_no_context_takeover or self._encoder is not None:
+            return None  # the context carries over, or a fragmented message is half sent
+        return (
+            _NAME,
+            max(self.local_max_window_bits, 9),
+            self._compression_level,
+            self._mem_level,
+            self._compress_threshold,
         )
 
     def decode(self, opcode: int, rsv: int, payload: bytes, fin: bool) -> bytes:

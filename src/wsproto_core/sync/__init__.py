@@ -21,6 +21,7 @@ from ..errors import (
     HandshakeRejected,
     InvalidHandshake,
 )
+from .broadcasting import broadcast
 from .client import connect
 from .connection import Connection
 from .reader import PeriodicTimer
@@ -36,6 +37,7 @@ __all__ = [
     "InvalidHandshake",
     "PeriodicTimer",
     "Server",
+    "broadcast",
     "connect",
     "serve",
 ]

@@ -52,12 +52,14 @@ from ..handlers import (
 )
 from ..state import TransportAction
 from ..stats import ServerStats, Traffic, rss_bytes
+from .broadcasting import deliver
 from .connection import Connection
 from .reader import PeriodicTimer, handshake
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
+    from ..broadcast import BroadcastReport, Overflow, PreparedMessage
     from ..handlers import Route
 
 __all__ = ["Server", "serve"]
@@ -91,6 +93,15 @@ class HandlerConnection(HandlerConnectionBase):
     def close(self, code: int = 1000, reason: str = "") -> None:
         """Start the closing handshake without waiting for it; a second call does nothing."""
         self._ws.close(code, reason, wait=False)
+
+    @classmethod
+    def _deliver(
+        cls,
+        group: list[HandlerConnectionBase],
+        message: PreparedMessage,
+        overflow: Overflow,
+    ) -> BroadcastReport[HandlerConnectionBase]:
+        return deliver(((hc, hc._ws) for hc in group if isinstance(hc, cls)), message, overflow)
 
     def call_every(self, interval: float, callback: Callable[[], object]) -> PeriodicTimer:
         """Call ``callback()`` every ``interval`` seconds in the reader thread while open."""
