@@ -14,6 +14,7 @@ answers as JSON (:meth:`ServerStats.as_dict`).
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -93,6 +94,33 @@ class ServerStats:
     bytes_in: int
     bytes_out: int
     rss: int | None
+
+    @classmethod
+    def now(
+        cls,
+        *,
+        started: float,
+        connections: int,
+        handshaking: int,
+        accepted: int,
+        refused: int,
+        traffic: Traffic,
+    ) -> ServerStats:
+        """The snapshot of a server started at ``started`` (``time.monotonic()``), in this
+        process, with its memory read now."""
+        return cls(
+            pid=os.getpid(),
+            uptime=time.monotonic() - started,
+            connections=connections,
+            handshaking=handshaking,
+            accepted=accepted,
+            refused=refused,
+            messages_in=traffic.messages_in,
+            messages_out=traffic.messages_out,
+            bytes_in=traffic.bytes_in,
+            bytes_out=traffic.bytes_out,
+            rss=rss_bytes(),
+        )
 
     def as_dict(self) -> dict[str, Any]:
         """The fields by name, ready for :func:`json.dumps`."""

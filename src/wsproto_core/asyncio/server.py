@@ -37,7 +37,7 @@ from ..handlers import (
 )
 from ..session import Hold
 from ..state import ConnectionState
-from ..stats import ServerStats, Traffic, rss_bytes
+from ..stats import ServerStats, Traffic
 from .connection import WebSocket, logger
 from .handler_connection import HandlerConnection, Timer
 from .options import Options
@@ -525,18 +525,13 @@ class Server:
                 connections += 1
             elif ws._transport is not None:
                 handshaking += 1
-        return ServerStats(
-            pid=os.getpid(),
-            uptime=time.monotonic() - self._started,
+        return ServerStats.now(
+            started=self._started,
             connections=connections,
             handshaking=handshaking,
             accepted=self._accepted,
             refused=self._refused.total,
-            messages_in=traffic.messages_in,
-            messages_out=traffic.messages_out,
-            bytes_in=traffic.bytes_in,
-            bytes_out=traffic.bytes_out,
-            rss=rss_bytes(),
+            traffic=traffic,
         )
 
     async def serve_forever(self) -> None:

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import selectors
 import socket
 import ssl as ssl_module
@@ -51,7 +50,7 @@ from ..handlers import (
     request_answer,
 )
 from ..state import TransportAction
-from ..stats import ServerStats, Traffic, rss_bytes
+from ..stats import ServerStats, Traffic
 from .broadcasting import deliver
 from .connection import Connection
 from .reader import PeriodicTimer, handshake
@@ -212,18 +211,13 @@ class Server:
             connections = len(self._connections)
             streams = len(self._threads)
             accepted = self._accepted
-        return ServerStats(
-            pid=os.getpid(),
-            uptime=time.monotonic() - self._started,
+        return ServerStats.now(
+            started=self._started,
             connections=connections,
             handshaking=streams - connections,
             accepted=accepted,
             refused=self._refused.total,
-            messages_in=traffic.messages_in,
-            messages_out=traffic.messages_out,
-            bytes_in=traffic.bytes_in,
-            bytes_out=traffic.bytes_out,
-            rss=rss_bytes(),
+            traffic=traffic,
         )
 
     def serve_forever(self) -> None:
