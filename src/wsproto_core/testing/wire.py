@@ -172,31 +172,28 @@ class LoggedFrame:
 
 
 def split_frames(
-    buffer: bytearray, direction: Literal["in", "out"], at: float
+    buffer: bytearray, direction: Literal["in", "out"], at: float, limit: int
 ) -> list[LoggedFrame]:
-    """Take the whole frames off the front of ``buffer``, leniently, for the log.
+    """Take up to ``limit`` whole frames off the front of ``buffer``, leniently, for the log.
 
     Nothing is refused here: a testee's bad frame is logged as it was sent.
     """
     frames: list[LoggedFrame] = []
-    while True:
-        header = parse_frame_header(buffer)
-        if header is None or len(buffer) < header.header_length + header.length:
-            return frames
-        start = header.header_length
+    pos = 0
+    while len(frames) < limit:
+        header = parse_frame_header(buffer, pos)
+        if header is None or len(buffer) < pos + header.header_length + header.length:
+            break
+        start = pos + header.header_length
         shown = bytes(buffer[start : start + min(header.length, LoggedFrame.PREVIEW)])
         if header.mask_key is not None:
             shown = _mask(shown, header.mask_key)
+        rsv = header.rsv >> 4
         frames.append(
             LoggedFrame(
-                direction,
-                header.opcode,
-                header.fin,
-                header.rsv >> 4,
-                header.masked,
-                header.length,
-                shown,
-                at,
+                direction, header.opcode, header.fin, rsv, header.masked, header.length, shown, at
             )
         )
-        del buffer[: start + header.length]
+        pos = start + header.length
+    del buffer[:pos]
+    return frames

@@ -1,0 +1,45 @@
+"""Our connections, both roles, pass the whole conformance catalogue in memory.
+
+Every case of :func:`wsproto_core.testing.catalogue.catalogue` is played by the
+kit's peer against one of our sans-IO connections (an echo application on
+top), for each role the case applies to; the verdict must be OK, behaviour and
+close both. The limits group runs against a connection with that limit.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from wsproto_core.testing.catalogue import CatalogueOptions, catalogue
+from wsproto_core.testing.memory import run_in_memory
+
+MAX_SIZE = 4096
+"""The testee's limit for the limits group."""
+
+_CASES = catalogue(CatalogueOptions(max_size=MAX_SIZE))
+
+
+def _params() -> list[object]:
+    return [
+        pytest.param(case, role, id=f"{case.id}-{role}")
+        for case in _CASES
+        for role in ("server", "client")
+        if role in case.roles
+    ]
+
+
+@pytest.mark.parametrize(("case", "role"), _params())
+def test_case_is_ok(case: object, role: str) -> None:
+    from wsproto_core.testing.cases import Case
+
+    assert isinstance(case, Case)
+    result = run_in_memory(case, role, max_message_size=MAX_SIZE)  # type: ignore[arg-type]
+    if result.verdict != "OK":
+        log = "\n".join(f"  {w.at:8.3f} {w.direction:4} {w.text}" for w in result.wire)
+        pytest.fail(
+            f"{case.id} ({role}): {case.description}\n"
+            f"expected: {case.expectation}\n"
+            f"behaviour {result.behaviour}: {result.behaviour_reason}\n"
+            f"close {result.close_behaviour}: {result.close_reason}\n{log}",
+            pytrace=False,
+        )
