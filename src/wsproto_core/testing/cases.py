@@ -208,7 +208,6 @@ def fails(*codes: int) -> ExpectedClose:
     return ExpectedClose(closed_by_me=False, codes=codes, require_clean=False)
 
 
-
 @dataclass(frozen=True)
 class Deflate:
     """A permessage-deflate agreement the case needs (RFC 7692 §7.1).

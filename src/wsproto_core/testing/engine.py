@@ -401,7 +401,7 @@ class CaseRun:
         else:
             self._codec = Rfc6455Codec(
                 client=self._client,
-                version=version,
+                version=int(version),
                 max_message_size=None,
                 extensions=extensions,
             )
@@ -609,7 +609,8 @@ class CaseRun:
         size = step.fragment_size or max(len(step.data), 1)
         for _ in range(step.count):
             if step.binary:
-                pieces: list[Any] = [step.data[i : i + size] for i in range(0, len(step.data), size)]
+                data = step.data
+                pieces: list[Any] = [data[i : i + size] for i in range(0, len(data), size)]
             else:
                 chars = step.data.decode()
                 pieces = [chars[i : i + size] for i in range(0, len(chars), size)]
@@ -634,19 +635,21 @@ class CaseRun:
             return "FAILED", self._failure
         if self._unimplemented is not None:
             return "UNIMPLEMENTED", self._unimplemented
-        got = tuple(self._received)
+        received = tuple(self._received)
         if case.ok is None:
-            return "INFORMATIONAL", f"received {len(got)} messages and pongs"
-        if got == case.ok:
+            return "INFORMATIONAL", f"received {len(received)} messages and pongs"
+        if received == case.ok:
             if self._late:
                 return "NON-STRICT", (
                     "the testee went on reading after the bad input (it answered the ping "
                     "sent after it) and failed the connection only later"
                 )
-            return "OK", f"received {len(got)} messages and pongs, as expected"
-        if case.non_strict is not None and got == case.non_strict:
-            return "NON-STRICT", f"received {len(got)} messages and pongs: the NON-STRICT outcome"
-        return "FAILED", _difference(case.ok, got)
+            return "OK", f"received {len(received)} messages and pongs, as expected"
+        if case.non_strict is not None and received == case.non_strict:
+            return "NON-STRICT", (
+                f"received {len(received)} messages and pongs: the NON-STRICT outcome"
+            )
+        return "FAILED", _difference(case.ok, received)
 
     def _close_behaviour(self) -> tuple[Verdict, str]:
         case = self.case
@@ -690,7 +693,7 @@ def _ext(extensions: tuple[str, ...]) -> str:
 
 def _difference(expected: tuple[Received, ...], got: tuple[Received, ...]) -> str:
     """The first place where what came back differs from what should have."""
-    for n, (want, have) in enumerate(zip(expected, got)):
+    for n, (want, have) in enumerate(zip(expected, got, strict=False)):
         if want != have:
             return f"#{n + 1}: expected {want.describe()}, got {have.describe()}"
     if len(got) < len(expected):

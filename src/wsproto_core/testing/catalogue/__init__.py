@@ -28,8 +28,19 @@ import fnmatch
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from . import closing, compression, fragments, framing, handshake, legacy, limits, misc, pings
-from . import reserved, utf8
+from . import (
+    closing,
+    compression,
+    fragments,
+    framing,
+    handshake,
+    legacy,
+    limits,
+    misc,
+    pings,
+    reserved,
+    utf8,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
