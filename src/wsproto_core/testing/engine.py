@@ -589,7 +589,7 @@ class CaseRun:
 
     def _send_frames(self, step: Send) -> None:
         parts = [encode(frame, client=self._client) for frame in step.frames]
-        if any(frame.opcode == CLOSE for frame in step.frames):
+        if any(_starts_closing(frame) for frame in step.frames):
             self._closing_sent = True
             if self._closed_by_me is None:
                 self._closed_by_me = True
@@ -681,6 +681,16 @@ class CaseRun:
                 "(RFC 6455 §7.1.1)"
             )
         return "OK", f"closed with code {code}" + (" cleanly" if expected.require_clean else "")
+
+
+def _starts_closing(frame: Frame) -> bool:
+    """Whether sending ``frame`` starts the closing handshake (Autobahn's ``closedByMe``).
+
+    A close frame with reserved bits set, without FIN or masked the wrong way
+    is a framing error the testee must fail the connection on (RFC 6455 §5.2,
+    §5.5, §5.3), not a close it answers: the testee starts the closing.
+    """
+    return frame.opcode == CLOSE and frame.fin and not frame.rsv and not frame.wrong_mask
 
 
 def _or(items: tuple[object, ...]) -> str:
