@@ -56,7 +56,8 @@ async def _wsproto_connection(reader: asyncio.StreamReader, writer: asyncio.Stre
                 elif isinstance(event, (TextMessage, BytesMessage)):
                     parts.append(event.data)
                     if event.message_finished:
-                        joined = "".join(parts) if isinstance(event, TextMessage) else b"".join(parts)
+                        text = isinstance(event, TextMessage)
+                        joined = "".join(parts) if text else b"".join(parts)
                         parts.clear()
                         writer.write(ws.send(type(event)(data=joined)))
                 elif isinstance(event, Ping):
