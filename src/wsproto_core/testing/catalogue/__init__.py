@@ -13,7 +13,7 @@ Family         What it covers                                         Module
 9              limits and performance (sizes scaled by ``scale``)     :mod:`.limits`
 10             miscellaneous (auto-fragmentation)                     :mod:`.misc`
 12, 13         permessage-deflate: payloads, then parameters          :mod:`.compression`
-rules          framing rules Autobahn does not check (masking, lengths)  :mod:`.rules`
+rules          framing rules Autobahn leaves out: masking, lengths    :mod:`.rules`
 handshake      the opening handshake, valid and broken                :mod:`.handshake`
 legacy         versions 8 and 7, draft-hixie-76 and -75               :mod:`.legacy`
 limits         the testee's maximum message size (``max_size``)       :mod:`.limits`
