@@ -221,12 +221,17 @@ class Deflate:
         client_no_context_takeover: The client resets its compressor per message.
         server_max_window_bits: The server's window, 8 to 15, or ``None``.
         client_max_window_bits: The client's window, 8 to 15, or ``None``.
+        fallback: Further agreements in order of preference: a client peer
+            offers them after this one (RFC 7692 §5.1: the server accepts one
+            offer or none) and takes the server's answer to any of them, so the
+            last should ask the least; a server peer accepts by this one alone.
     """
 
     server_no_context_takeover: bool = False
     client_no_context_takeover: bool = False
     server_max_window_bits: int | None = None
     client_max_window_bits: int | None = None
+    fallback: tuple[Deflate, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -141,13 +141,15 @@ def _deflate_factory(case: Case, client: bool) -> list[Any]:
     if terms is None:
         return []
     if client:
+        # Offered in order; the handshake checks the answer with the last factory.
         return [
             ClientPerMessageDeflateFactory(
-                server_no_context_takeover=terms.server_no_context_takeover,
-                client_no_context_takeover=terms.client_no_context_takeover,
-                server_max_window_bits=terms.server_max_window_bits,
-                client_max_window_bits=terms.client_max_window_bits or True,
+                server_no_context_takeover=offer.server_no_context_takeover,
+                client_no_context_takeover=offer.client_no_context_takeover,
+                server_max_window_bits=offer.server_max_window_bits,
+                client_max_window_bits=offer.client_max_window_bits or True,
             )
+            for offer in (terms, *terms.fallback)
         ]
     return [
         ServerPerMessageDeflateFactory(
