@@ -254,6 +254,9 @@ class Case:
         request: For a testee server: raw request bytes to send instead of a
             valid handshake; the case then judges the HTTP status alone.
         statuses: With ``request``: the HTTP statuses that are OK.
+        optional: The case's version is optional: a testee server that refuses
+            the handshake cleanly (HTTP 400 or 426, RFC 6455 §4.4) is
+            UNIMPLEMENTED, not FAILED.
         timeout: Seconds to wait, at each point where the peer waits, before
             it gives up (``None``: the runner's default).
     """
@@ -270,6 +273,7 @@ class Case:
     roles: frozenset[Role] = field(default=frozenset(("server", "client")))
     request: bytes | None = None
     statuses: tuple[int, ...] = ()
+    optional: bool = False
     timeout: float | None = None
 
     @property

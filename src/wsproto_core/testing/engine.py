@@ -58,6 +58,9 @@ DEFAULT_TIMEOUT = 2.0
 
 _MAX_LOG = 200
 
+_REFUSALS = (400, 426)
+"""The statuses of a clean refusal of a version (RFC 6455 §4.2.1, §4.4), for optional cases."""
+
 
 @dataclass(frozen=True)
 class WireEntry:
@@ -371,6 +374,11 @@ class CaseRun:
             return
         if isinstance(event, Reject):
             self._wire.append(WireEntry("in", self._at(), f"HTTP {event.status} ..."))
+            if self.case.optional and event.status in _REFUSALS:
+                self._unimplemented = f"the testee refused version {self.case.version!r}"
+                self._note(f"{self._unimplemented} with HTTP {event.status}")
+                self._end(drop=True)
+                return
             self._finish_failure(f"the testee refused the handshake with HTTP {event.status}")
             return
         assert isinstance(event, Accept)
