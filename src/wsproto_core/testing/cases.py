@@ -253,6 +253,8 @@ class Case:
         roles: The testee roles the case applies to.
         request: For a testee server: raw request bytes to send instead of a
             valid handshake; the case then judges the HTTP status alone.
+            ``{resource}`` and ``{host}`` in them stand for the testee URI's
+            resource name and ``Host`` value (RFC 6455 §3), filled in by the peer.
         statuses: With ``request``: the HTTP statuses that are OK.
         optional: The case's version is optional: a testee server that refuses
             the handshake cleanly (HTTP 400 or 426, RFC 6455 §4.4) is

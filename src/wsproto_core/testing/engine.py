@@ -197,6 +197,7 @@ class CaseRun:
         self.testee: Role = testee
         self._client = testee == "server"
         self._clock = clock
+        self._uri = uri
         self._timeout = case.timeout or timeout
         self._started = clock()
         self.deadline: float | None = None
@@ -245,7 +246,7 @@ class CaseRun:
         if self._client_hs is not None:
             self._write(self._client_hs.request, head=True)
         elif self.case.request is not None:
-            self._write(self.case.request, head=True)
+            self._write(_fill_request(self.case.request, self._uri), head=True)
         self._arm()
 
     def writes(self) -> list[bytes]:
@@ -701,6 +702,13 @@ def _starts_closing(frame: Frame) -> bool:
     §5.5, §5.3), not a close it answers: the testee starts the closing.
     """
     return frame.opcode == CLOSE and frame.fin and not frame.rsv and not frame.wrong_mask
+
+
+def _fill_request(request: bytes, uri: WebSocketURI | None) -> bytes:
+    """A raw request with ``{resource}`` and ``{host}`` replaced from the testee's URI."""
+    resource, host = (uri.resource_name, uri.netloc) if uri else ("/", "localhost")
+    request = request.replace(b"{resource}", resource.encode("latin-1"))
+    return request.replace(b"{host}", host.encode("latin-1"))
 
 
 def _or(items: tuple[object, ...]) -> str:
