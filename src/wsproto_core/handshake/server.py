@@ -357,7 +357,8 @@ class ServerHandshake:
             raise HandshakeError(
                 f"method {method} not allowed for a WebSocket handshake", 405, (("Allow", "GET"),)
             )
-        if request.http_version != b"1.1":
+        # RFC 9110 §2.5: a higher minor version (HTTP/1.2) is read as HTTP/1.1.
+        if request.http_version[:2] != b"1." or request.http_version < b"1.1":
             raise HandshakeError("a WebSocket handshake needs HTTP/1.1", 400)
         # Item 4: "A |Connection| header field that includes the token 'Upgrade'".
         if not has_token(index.get("connection", _NONE), "upgrade"):
