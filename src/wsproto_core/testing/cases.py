@@ -115,10 +115,18 @@ class Send:
         chop: How the bytes are written: ``None`` in one write, ``0`` one write per
             frame, ``n`` writes of ``n`` bytes. Over a network the testee may still
             read them together; separate writes are what the peer can do.
+        part: Send only the payload bytes ``[start:stop]`` of the one frame given
+            (``stop`` ``None``: to its end), with the header when ``start`` is 0: a
+            frame sent in parts over several steps, with waits between them.
     """
 
     frames: tuple[Frame, ...]
     chop: int | None = None
+    part: tuple[int, int | None] | None = None
+
+    def __post_init__(self) -> None:
+        if self.part is not None and len(self.frames) != 1:
+            raise ValueError("a part is cut from one frame")
 
 
 @dataclass(frozen=True)
@@ -157,9 +165,13 @@ class Sync:
         late: The testee should have failed the connection on what was sent
             before: if it answers this ping instead and fails only later, the
             case is at best NON-STRICT (it did not fail fast).
+        ping: Probe with a ping; ``False`` inside a frame sent in parts, where
+            no ping can go: wait out the timeout instead (with ``late``, a testee
+            still open then did not fail fast).
     """
 
     late: bool = False
+    ping: bool = True
 
 
 @dataclass(frozen=True)

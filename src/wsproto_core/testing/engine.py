@@ -274,6 +274,9 @@ class CaseRun:
         waiting = self._waiting
         self._waiting = None
         what = waiting[0] if waiting else self._phase
+        if what == "pause":
+            self._end_pause()
+            return
         self._note(f"gave up waiting ({what}) after {self._timeout:g} s")
         if self._phase == "handshake":
             self._finish_failure("no handshake answer in time")
@@ -283,6 +286,14 @@ class CaseRun:
             self._end(drop=True)
         else:
             self._advance(gave_up=self._final_phase)
+
+    def _end_pause(self) -> None:
+        """A :class:`Sync` without a ping is over: the testee is still open."""
+        self._note(f"waited {self._timeout:g} s: the testee is still open")
+        if self._late_sync:
+            self._late = True
+            self._note("the testee did not fail the connection on the bad input")
+        self._advance()
 
     def result(self) -> CaseResult:
         """The verdicts, once :attr:`done`."""
@@ -585,6 +596,10 @@ class CaseRun:
             self._sync_serial += 1
             payload = f"wsproto_core-sync-{self._sync_serial}".encode()
             self._late_sync = step.late
+            if not step.ping:
+                self._waiting = ("pause", None)
+                self._arm()
+                return
             if self._is_hixie():
                 return
             self._write(encode(Frame(PING, payload), client=self._client))
@@ -600,6 +615,10 @@ class CaseRun:
 
     def _send_frames(self, step: Send) -> None:
         parts = [encode(frame, client=self._client) for frame in step.frames]
+        if step.part is not None:
+            parts = [_payload_part(step.frames[0], parts[0], *step.part)]
+            start, stop = step.part
+            self._note(f"out payload[{start}:{'' if stop is None else stop}] of the next frame")
         if any(_starts_closing(frame) for frame in step.frames):
             self._closing_sent = True
             if self._closed_by_me is None:
@@ -653,7 +672,7 @@ class CaseRun:
             if self._late:
                 return "NON-STRICT", (
                     "the testee went on reading after the bad input (it answered the ping "
-                    "sent after it) and failed the connection only later"
+                    "sent after it, or stayed open) and failed the connection only later"
                 )
             return "OK", f"received {len(received)} messages and pongs, as expected"
         if case.non_strict is not None and received == case.non_strict:
@@ -682,6 +701,11 @@ class CaseRun:
         if not expected.closed_by_me and self._closed_by_me:
             return "FAILED", "the testee did not fail the connection: the peer had to close it"
         if self._testee_close is None:
+            if self._testee_eof and not expected.require_clean:
+                return "NON-STRICT", (
+                    "the testee dropped the connection without answering the close frame "
+                    "(RFC 6455 §7.1.7: it SHOULD send one)"
+                )
             return "FAILED", "the testee did not answer the close frame"
         code = self._testee_close[0]
         if code not in expected.codes:
@@ -709,6 +733,17 @@ def _fill_request(request: bytes, uri: WebSocketURI | None) -> bytes:
     resource, host = (uri.resource_name, uri.netloc) if uri else ("/", "localhost")
     request = request.replace(b"{resource}", resource.encode("latin-1"))
     return request.replace(b"{host}", host.encode("latin-1"))
+
+
+def _payload_part(frame: Frame, encoded: bytes, start: int, stop: int | None) -> bytes:
+    """The bytes of ``encoded`` (``frame`` as sent) that carry payload ``[start:stop]``.
+
+    The header comes with the part that starts at 0; a masked payload keeps
+    its mask, the bytes being cut from the frame as a whole.
+    """
+    header = len(encoded) - len(frame.payload)
+    end = len(encoded) if stop is None else header + stop
+    return encoded[0 if start == 0 else header + start : end]
 
 
 def _or(items: tuple[object, ...]) -> str:
