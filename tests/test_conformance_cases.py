@@ -1,8 +1,14 @@
 """Conformance cases after the Autobahn|Testsuite families, for both roles, in memory.
 
+Families 1 to 5 (framing, pings, reserved bits and opcodes, fragmentation)
+moved to the conformance kit: its catalogue (families 1 to 5 and 10, and the
+``rules`` group for what Autobahn leaves out) is played against our
+connections by ``test_conformance_kit``, and what only shows in memory (the
+events, the state) is checked by ``test_conformance_events``.
+
 Each family is one parametrized test over cases written as data; a case id is
-the Autobahn case number where one maps (``"5.19"``), or the family and what
-the case adds (``"4.x-op3-after-text"``). Every case drives a connection of
+the Autobahn case number where one maps (``"6.4.1"``), or the family and what
+the case adds (``"7.x-reason-multibyte"``). Every case drives a connection of
 each role with frames built by hand (:mod:`conformance_helpers`) and asserts
 the strict outcome: the events in order, every frame queued (pongs, the close
 echo, the failure close with its exact code), the state and
@@ -25,7 +31,6 @@ from conformance_helpers import (
     BINARY,
     CLOSE,
     CONTINUATION,
-    PING,
     PONG,
     ROLES,
     TEXT,
@@ -82,7 +87,6 @@ from wsproto_core.events import (
     Event,
     HandshakeFailed,
     Ping,
-    Pong,
     Request,
     TextMessage,
 )
@@ -163,16 +167,6 @@ def case(
 def failed(code: int, *before: Expected) -> tuple[tuple[Expected, ...], tuple[ExpectedFrame]]:
     """The events and frames sent of a case that fails with ``code`` after the events ``before``."""
     return (*before, Fail(code)), (Fail(code),)
-
-
-def echoed_then_failed(
-    code: int, *messages: TextMessage
-) -> tuple[tuple[Expected, ...], tuple[ExpectedFrame, ...]]:
-    """Autobahn's strict outcome: each message before the bad frame echoed, then the failure.
-
-    For a case run with ``echo=True``: the echoes are queued before the failure close.
-    """
-    return (*messages, Fail(code)), (*(text(m.data) for m in messages), Fail(code))
 
 
 DEVIATIONS: dict[str, str] = {}
@@ -291,322 +285,6 @@ def run_staged(item: Staged, role: Role) -> None:
         expect(f"frames queued after read {number}", queued, resolve_frames(sent, reason))
         all_events.extend(events)
     check_end(role, conn, all_events)
-
-
-# -- 1.x framing: payload lengths, chunked delivery, the length and mask rules --------------------
-
-_LENGTHS = (0, 125, 126, 127, 128, 65535, 65536)
-_HELLO = "Hello, world!"
-_RAW = b"\x00\xff\xfe\xfd\xfc\xfb\x00\xff"
-
-
-def _framing_cases() -> Iterable[Case]:
-    for n, size in enumerate(_LENGTHS, 1):
-        yield case(f"1.1.{n}", [text("*" * size)], [TextMessage("*" * size)])
-        yield case(f"1.2.{n}", [binary(b"\xfe" * size)], [BytesMessage(b"\xfe" * size)])
-    yield case("1.1.8", [text("*" * 65536)], [TextMessage("*" * 65536)], chop=997)
-    yield case("1.2.8", [binary(b"\xfe" * 65536)], [BytesMessage(b"\xfe" * 65536)], chop=997)
-    for n, size in enumerate(_LENGTHS[:5], 1):
-        yield case(f"1.1.{n}-octets", [text("*" * size)], [TextMessage("*" * size)], chop="octet")
-        yield case(
-            f"1.2.{n}-octets",
-            [binary(b"\xfe" * size)],
-            [BytesMessage(b"\xfe" * size)],
-            chop="octet",
-        )
-    burst = [text(""), binary(b"\x01" * 125), text("é" * 63), binary(b"\x02" * 65536), text("end")]
-    burst_events = [
-        TextMessage(""),
-        BytesMessage(b"\x01" * 125),
-        TextMessage("é" * 63),
-        BytesMessage(b"\x02" * 65536),
-        TextMessage("end"),
-    ]
-    yield case("1.x-burst-one-read", burst, burst_events)
-    yield case("1.x-burst-reads-of-7", burst, burst_events, chop=7)
-    # RFC 6455 §5.3: a client masks every frame, a server none.
-    yield case("1.x-wrong-masking", [Frame(TEXT, b"Hello", wrong_mask=True)], *failed(1002))
-    yield case(
-        "1.x-wrong-masking-after-text",
-        [text("first"), Frame(TEXT, b"second", wrong_mask=True)],
-        *failed(1002, TextMessage("first")),
-    )
-    yield case("1.x-wrong-masking-ping", [Frame(PING, b"p", wrong_mask=True)], *failed(1002))
-    # RFC 6455 §5.2: "the minimal number of bytes MUST be used to encode the length";
-    # a 64-bit length has its most significant bit 0.
-    yield case("1.x-length-16-for-5", [Frame(BINARY, b"12345", length_form=16)], *failed(1002))
-    yield case("1.x-length-64-for-200", [Frame(BINARY, b"x" * 200, length_form=64)], *failed(1002))
-    yield case(
-        "1.x-length-64-for-65535", [Frame(BINARY, b"x" * 65535, length_form=64)], *failed(1002)
-    )
-    yield case("1.x-length-64-msb-set", [Frame(BINARY, length=2**63)], *failed(1002))
-    yield case("1.x-length-64-all-ones", [Frame(TEXT, length=2**64 - 1)], *failed(1002))
-    yield case(
-        "1.x-text-then-bad-length",
-        [text("ok"), Frame(TEXT, b"no", length_form=16)],
-        *failed(1002, TextMessage("ok")),
-    )
-
-
-@pytest.mark.parametrize(("item", "role"), case_params(_framing_cases()))
-def test_1_framing(item: Case, role: Role) -> None:
-    run_case(item, role)
-
-
-# -- 2.x ping and pong ----------------------------------------------------------------------------
-
-_PINGS = [f"payload-{n}".encode() for n in range(10)]
-
-
-def _ping_pong_cases() -> Iterable[Case]:
-    yield case("2.1", [ping()], [Ping(b"")], [pong()])
-    yield case("2.2", [ping(b"Hello, world!")], [Ping(b"Hello, world!")], [pong(b"Hello, world!")])
-    yield case("2.3", [ping(_RAW)], [Ping(_RAW)], [pong(_RAW)])
-    yield case("2.4", [ping(b"\xfe" * 125)], [Ping(b"\xfe" * 125)], [pong(b"\xfe" * 125)])
-    yield case("2.5", [ping(b"\xfe" * 126)], *failed(1002))
-    yield case(
-        "2.6", [ping(b"\xfe" * 125)], [Ping(b"\xfe" * 125)], [pong(b"\xfe" * 125)], chop="octet"
-    )
-    yield case("2.7", [pong()], [Pong(b"")])
-    yield case("2.8", [pong(b"unsolicited pong payload")], [Pong(b"unsolicited pong payload")])
-    yield case(
-        "2.9",
-        [pong(b"unsolicited pong payload"), ping(b"ping payload")],
-        [Pong(b"unsolicited pong payload"), Ping(b"ping payload")],
-        [pong(b"ping payload")],
-    )
-    ten = ([ping(p) for p in _PINGS], [Ping(p) for p in _PINGS], [pong(p) for p in _PINGS])
-    yield case("2.10", *ten)
-    yield case("2.11", *ten, chop="octet")
-    yield case("2.x-pings-per-read", *ten, chop="frame")
-    yield case("2.x-pong-126", [pong(b"\xfe" * 126)], *failed(1002))
-    yield case(
-        "2.x-ping-126-after-ping",
-        [ping(b"a"), ping(b"\xfe" * 126)],
-        [Ping(b"a"), Fail(1002)],
-        [pong(b"a"), Fail(1002)],
-    )
-    yield case("2.x-ping-length-16-for-5", [Frame(PING, b"12345", length_form=16)], *failed(1002))
-
-
-@pytest.mark.parametrize(("item", "role"), case_params(_ping_pong_cases()))
-def test_2_ping_pong(item: Case, role: Role) -> None:
-    run_case(item, role)
-
-
-# -- 3.x reserved bits ----------------------------------------------------------------------------
-
-
-def _reserved_bit_cases() -> Iterable[Case]:
-    yield case("3.1", [text(_HELLO, rsv=1)], *failed(1002))
-    chops: tuple[tuple[str, int, Chop], ...] = (
-        ("3.2", 2, "one"),
-        ("3.3", 3, "frame"),
-        ("3.4", 4, "octet"),
-    )
-    for number, rsv, how in chops:
-        yield case(
-            number,
-            [text(_HELLO), text(_HELLO, rsv=rsv), ping()],
-            *echoed_then_failed(1002, TextMessage(_HELLO)),
-            chop=how,
-            echo=True,
-        )
-    yield case("3.5", [binary(_RAW, rsv=5)], *failed(1002))
-    yield case("3.6", [ping(b"Hello, world!", rsv=6)], *failed(1002))
-    yield case("3.7", [close(1000, rsv=7)], *failed(1002))
-    for rsv in range(1, 8):
-        for name, frames in (
-            ("text", [text("x", rsv=rsv)]),
-            ("binary", [binary(b"x", rsv=rsv)]),
-            ("continuation", [text("x", fin=False), Frame(CONTINUATION, b"y", rsv=rsv)]),
-            ("ping", [ping(b"x", rsv=rsv)]),
-            ("pong", [Frame(PONG, b"x", rsv=rsv)]),
-            ("close", [close(1000, rsv=rsv)]),
-        ):
-            yield case(f"3.x-rsv{rsv}-{name}", frames, *failed(1002))
-
-
-@pytest.mark.parametrize(("item", "role"), case_params(_reserved_bit_cases()))
-def test_3_reserved_bits(item: Case, role: Role) -> None:
-    run_case(item, role)
-
-
-# -- 4.x reserved opcodes -------------------------------------------------------------------------
-
-_RESERVED_PAYLOAD = b"reserved opcode payload"
-
-
-def _reserved_opcode_cases() -> Iterable[Case]:
-    for group, opcodes in (("4.1", (3, 4, 5, 6, 7)), ("4.2", (11, 12, 13, 14, 15))):
-        first, second, third, fourth, fifth = opcodes
-        yield case(f"{group}.1", [Frame(first)], *failed(1002))
-        yield case(f"{group}.2", [Frame(second, _RESERVED_PAYLOAD)], *failed(1002))
-        yield case(
-            f"{group}.3",
-            [text(_HELLO), Frame(third), ping()],
-            *echoed_then_failed(1002, TextMessage(_HELLO)),
-            echo=True,
-        )
-        for n, opcode in ((4, fourth), (5, fifth)):
-            yield case(
-                f"{group}.{n}",
-                [text(_HELLO), Frame(opcode, _RESERVED_PAYLOAD), ping()],
-                *echoed_then_failed(1002, TextMessage(_HELLO)),
-                echo=True,
-            )
-    for opcode in (3, 4, 5, 6, 7, 11, 12, 13, 14, 15):
-        yield case(f"4.x-op{opcode}-alone", [Frame(opcode, b"x")], *failed(1002))
-        yield case(
-            f"4.x-op{opcode}-after-text-and-ping",
-            [text("valid"), ping(b"p"), Frame(opcode, b"x"), text("never")],
-            [TextMessage("valid"), Ping(b"p"), Fail(1002)],
-            [text("valid"), pong(b"p"), Fail(1002)],
-            echo=True,
-        )
-        yield case(
-            f"4.x-op{opcode}-inside-fragmented-message",
-            [text("frag", fin=False), Frame(opcode, b"x", fin=opcode > 7), cont("ment")],
-            *failed(1002),
-        )
-
-
-@pytest.mark.parametrize(("item", "role"), case_params(_reserved_opcode_cases()))
-def test_4_reserved_opcodes(item: Case, role: Role) -> None:
-    run_case(item, role)
-
-
-# -- 5.x fragmentation ----------------------------------------------------------------------------
-
-
-def _numbered(numbers: Sequence[str], chops: Sequence[Chop]) -> Iterable[tuple[str, Chop]]:
-    return zip(numbers, chops, strict=True)
-
-
-def _fragmentation_cases() -> Iterable[Case]:
-    frag = [text("fragment1", fin=False), cont("fragment2")]
-    whole = TextMessage("fragment1fragment2")
-    yield case("5.1", [ping(b"fragment1", fin=False), cont("fragment2")], *failed(1002))
-    yield case("5.2", [pong(b"fragment1", fin=False), cont("fragment2")], *failed(1002))
-    yield case("5.3", frag, [whole])
-    yield case("5.4", frag, [whole], chop="octet")
-    yield case("5.5", frag, [whole], chop="frame")
-    with_ping = [frag[0], ping(b"ping payload"), frag[1]]
-    for number, how in _numbered(("5.6", "5.7", "5.8"), ("one", "octet", "frame")):
-        yield case(
-            number,
-            with_ping,
-            [Ping(b"ping payload"), whole],
-            [pong(b"ping payload")],
-            chop=how,
-        )
-    nothing_to_continue = [cont("non-continuation payload"), text(_HELLO)]
-    for number, how in _numbered(("5.9", "5.10", "5.11"), ("one", "frame", "octet")):
-        yield case(number, nothing_to_continue, *failed(1002), chop=how)
-    nothing_to_continue = [cont("non-continuation payload", fin=False), text(_HELLO)]
-    for number, how in _numbered(("5.12", "5.13", "5.14"), ("one", "frame", "octet")):
-        yield case(number, nothing_to_continue, *failed(1002), chop=how)
-    yield case(
-        "5.15",
-        [*frag, cont("fragment3", fin=False), text("fragment4")],
-        *echoed_then_failed(1002, whole),
-        echo=True,
-    )
-    for number, fin in (("5.16", False), ("5.17", True)):
-        yield case(
-            number,
-            [cont("fragment1", fin=fin), text("fragment2", fin=False), cont("fragment3")] * 2,
-            *failed(1002),
-        )
-    yield case("5.18", [text("fragment1", fin=False), text("fragment2")], *failed(1002))
-    five = [
-        text("fragment1", fin=False),
-        cont("fragment2", fin=False),
-        ping(b"pongme 1!"),
-        cont("fragment3", fin=False),
-        cont("fragment4", fin=False),
-        ping(b"pongme 2!"),
-        cont("fragment5"),
-    ]
-    outcome = (
-        [
-            Ping(b"pongme 1!"),
-            Ping(b"pongme 2!"),
-            TextMessage("fragment1fragment2fragment3fragment4fragment5"),
-        ],
-        [pong(b"pongme 1!"), pong(b"pongme 2!")],
-    )
-    yield case("5.19", five, *outcome, chop="frame")
-    yield case("5.20", five, *outcome, chop="one")
-    yield case("5.20-octets", five, *outcome, chop="octet")
-    yield case(
-        "5.x-binary-fragments-with-pong",
-        [binary(b"\x00", fin=False), pong(b"hb"), cont(b"\x01", fin=False), cont(b"\x02")],
-        [Pong(b"hb"), BytesMessage(b"\x00\x01\x02")],
-    )
-    yield case(
-        "5.x-binary-inside-text",
-        [text("fragment1", fin=False), binary(b"fragment2")],
-        *failed(1002),
-    )
-    yield case(
-        "5.x-fragmented-close",
-        [close(1000, fin=False), cont(b"")],
-        *failed(1002),
-    )
-    yield case(
-        "5.x-fragmented-close-inside-message",
-        [text("a", fin=False), close(1000, fin=False), cont("b")],
-        *failed(1002),
-    )
-    yield case(
-        "5.x-1-byte-fragments",
-        [text("f", fin=False), *(cont(c, fin=False) for c in "ragmen"), cont("t")],
-        [TextMessage("fragment")],
-        chop="octet",
-    )
-    yield case(
-        "5.x-100-empty-fragments",
-        [binary(b"", fin=False), *(cont(b"", fin=False) for _ in range(98)), cont(b"")],
-        [BytesMessage(b"")],
-    )
-
-
-@pytest.mark.parametrize(("item", "role"), case_params(_fragmentation_cases()))
-def test_5_fragmentation(item: Case, role: Role) -> None:
-    run_case(item, role)
-
-
-def _fragmentation_staged() -> Iterable[Staged]:
-    # RFC 6455 §5.4: control frames MAY be injected in the middle of a fragmented
-    # message, and §5.5.2: a pong is sent in response "as soon as is practical".
-    yield staged(
-        "5.6-per-frame",
-        [text("fragment1", fin=False), ping(b"ping payload"), cont("fragment2")],
-        "frame",
-        NOTHING,
-        ([Ping(b"ping payload")], [pong(b"ping payload")]),
-        ([TextMessage("fragment1fragment2")], []),
-    )
-    yield staged(
-        "5.1-per-frame",
-        [ping(b"fragment1", fin=False), cont("fragment2")],
-        "frame",
-        ([Fail(1002)], [Fail(1002)]),
-        NOTHING,
-    )
-    yield staged(
-        "5.9-header-only",
-        [cont("non-continuation payload")],
-        (0,),
-        ([Fail(1002)], [Fail(1002)]),
-        NOTHING,
-    )
-
-
-@pytest.mark.parametrize(("item", "role"), staged_params(_fragmentation_staged()))
-def test_5_fragmentation_at_once(item: Staged, role: Role) -> None:
-    run_staged(item, role)
 
 
 # -- 6.x UTF-8 ------------------------------------------------------------------------------------
