@@ -47,3 +47,18 @@ def test_case_is_ok(case: object, role: str) -> None:
             f"close {result.close_behaviour}: {result.close_reason}\n{log}",
             pytrace=False,
         )
+
+
+def test_echoes_past_the_decode_budget_in_one_read_are_all_judged() -> None:
+    """600 compressed echoes in one read inflate past the codec's budget: the peer goes on."""
+    from wsproto_core.codec.rfc6455 import DECODE_BUDGET
+    from wsproto_core.testing.cases import Case, Deflate, SendMessage, received_binary
+
+    messages = [bytes([n]) * 7 + n.to_bytes(2, "big") * 500 for n in range(60)]
+    assert sum(map(len, messages)) * 10 > 2 * DECODE_BUDGET
+    steps = tuple(SendMessage(m, binary=True, count=10) for m in messages)
+    ok = tuple(received_binary(m) for m in messages for _ in range(10))
+    case = Case("budget", "600 compressed messages", "all echoed", steps, ok=ok, deflate=Deflate())
+    for role in ("server", "client"):
+        result = run_in_memory(case, role)  # type: ignore[arg-type]
+        assert (result.verdict, len(result.received)) == ("OK", 600), result.behaviour_reason

@@ -446,20 +446,24 @@ class CaseRun:
         codec = self._codec
         assert codec is not None
         self._log_frames(self._in_frames, "in", data)
-        events: list[Event] = []
-        try:
-            codec.receive(data, events)
-            while codec.pending:
-                codec.receive(b"", events)
-        except ProtocolError as exc:
+        # The codec stops at its decode budget while events wait unhandled (see
+        # Codec.pending): each batch is handled before the next is parsed.
+        while not self.done:
+            events: list[Event] = []
+            try:
+                codec.receive(data, events)
+            except ProtocolError as exc:
+                for event in events:
+                    self._on_event(event)
+                self._testee_broke(exc)
+                return
             for event in events:
                 self._on_event(event)
-            self._testee_broke(exc)
-            return
-        for event in events:
-            self._on_event(event)
-            if self.done:
-                return
+                if self.done:
+                    return
+            if not codec.pending:
+                break
+            data = b""
         if self._waiting is not None and self._satisfied(self._waiting):
             self._waiting = None
             self._advance()
