@@ -430,3 +430,29 @@ def test_the_header_says_how_many_and_how_long(tmp_path: Path, seconds: float, s
     assert shown in header
     assert "2 results · 1 case · testee: client, server" in header
     assert "<b>2</b> OK" in header
+
+
+def test_the_page_keeps_the_ends_of_a_long_wire_log_and_list(tmp_path: Path) -> None:
+    wire = [WireEntry("out" if n % 2 else "in", n / 10, f"frame {n}") for n in range(200)]
+    got = [received_pong(b"%d" % n) for n in range(100)]
+    case = Case("9.1.1", "d", "e", ok=tuple(got[:1]))
+    result = CaseResult(case, "server", "FAILED", "", "OK", "", received=got, wire=wire)
+    page = write_report([result], tmp_path, title="t").read_text()
+    data = _data_block(page)["cases"][0]
+    texts = [w[2] for w in data["wire"]]
+    assert texts[:50] == [f"frame {n}" for n in range(50)]
+    assert data["wire"][50] == ["gap", 5.0, "", 125]
+    assert texts[51:] == [f"frame {n}" for n in range(175, 200)]
+    assert len(data["received"]) == 61
+    assert data["received"][59] == ["pong (2 bytes) b'59'", 1]
+    assert data["received"][60] == [None, 40]
+    assert data["expected"] == [["pong (1 bytes) b'0'", 1]]
+
+
+def test_the_page_shows_a_list_received_as_expected_once(
+    report: Path, results: list[CaseResult]
+) -> None:
+    data = _data_block(report.read_text())
+    echo = next(c for c in data["cases"] if c["id"] == "1.1.1" and c["testee"] == "server")
+    assert echo["received"] == "expected"
+    assert echo["expected"] == [["text (0 bytes) b''", 1]]

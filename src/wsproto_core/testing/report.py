@@ -61,8 +61,15 @@ FAMILY_NAMES: dict[str, str] = {
 
 _GROUPS = ("handshake", "legacy", "limits")
 
-_TEXT_CUT = 240
+_TEXT_CUT = 120
 """A wire log line longer than this is cut in the page (the case's JSON file has it whole)."""
+
+_WIRE_HEAD = 50
+_WIRE_TAIL = 25
+"""A case's wire log in the page: its first and last lines, when it has more (after folding)."""
+
+_LIST_CAP = 60
+"""The most (folded) items of an expected or received list the page shows."""
 
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]")
 
@@ -227,24 +234,37 @@ def _page_record(data: dict[str, Any], file: str) -> dict[str, Any]:
     record["wire"] = _compact_wire(data["wire"])
     for key in ("expected", "non_strict", "received"):
         record[key] = _runs(data[key])
+    if data["received"] == data["expected"]:
+        record["received"] = "expected"  # the page shows the list once for both
     return record
 
 
 def _runs(items: list[str] | None) -> list[list[Any]] | None:
-    """``[item, repeats]``: a list with its runs of equal items folded."""
+    """``[item, repeats]``: a list with its runs of equal items folded.
+
+    Past :data:`_LIST_CAP` runs, one last ``[None, count]`` counts the items left out.
+    """
     if items is None:
         return None
     runs: list[list[Any]] = []
-    for item in items:
+    for whole in items:
+        item = whole if len(whole) <= _TEXT_CUT else whole[:_TEXT_CUT] + " [cut]"
         if runs and runs[-1][0] == item:
             runs[-1][1] += 1
         else:
             runs.append([item, 1])
+    if len(runs) > _LIST_CAP:
+        left_out = sum(run[1] for run in runs[_LIST_CAP:])
+        runs = [*runs[:_LIST_CAP], [None, left_out]]
     return runs
 
 
 def _compact_wire(wire: list[list[Any]]) -> list[list[Any]]:
-    """``[direction, at, text, repeats]``: repeats folded, long lines cut, no direction prefix."""
+    """``[direction, at, text, repeats]``: repeats folded, long lines cut, no direction prefix.
+
+    A log longer than :data:`_WIRE_HEAD` + :data:`_WIRE_TAIL` lines keeps its
+    first and last lines around a ``"gap"`` line that counts the entries left out.
+    """
     rows: list[list[Any]] = []
     for direction, at, text in wire:
         if text.startswith(f"{direction} "):
@@ -256,7 +276,11 @@ def _compact_wire(wire: list[list[Any]]) -> list[list[Any]]:
             last[3] += 1
         else:
             rows.append([direction, at, text, 1])
-    return rows
+    if len(rows) <= _WIRE_HEAD + _WIRE_TAIL:
+        return rows
+    middle = rows[_WIRE_HEAD:-_WIRE_TAIL]
+    skipped = sum(row[3] for row in middle)
+    return [*rows[:_WIRE_HEAD], ["gap", middle[0][1], "", skipped], *rows[-_WIRE_TAIL:]]
 
 
 def _script_json(data: object) -> str:
@@ -535,7 +559,10 @@ padding:8px 12px;background:var(--card)}
 .compare{display:grid;grid-template-columns:1fr 1fr;gap:12px}
 .compare ol{margin:0;padding:0 0 0 2.4em;font-family:var(--mono);font-size:12.5px}
 .compare li{overflow-wrap:anywhere;padding:1px 0}
+.compare li.more{list-style:none;color:var(--muted);font-family:system-ui,sans-serif}
 .compare li.diff{background:var(--fa-bg);color:var(--fa);border-radius:4px}
+.more-button{margin-top:6px;font-size:12px;padding:2px 10px;font-weight:500}
+.compare .same{color:var(--ok);margin:0;font-weight:600}
 .compare .none{color:var(--muted);font-style:italic;margin:0}
 .alt{margin-top:6px;color:var(--muted);font-size:12.5px}
 .wire-wrap{overflow-x:auto}
@@ -555,6 +582,9 @@ tr.w-in td.x{background:var(--inn-bg);border-left:3px solid var(--inn-c)}
 tr.w-note td.x{color:var(--muted);font-style:italic;font-family:system-ui,sans-serif;
 border-left:3px solid transparent}
 tr.w-note td.d{color:var(--muted)}
+tr.w-gap td{text-align:center;color:var(--muted);font-family:system-ui,sans-serif;
+background:repeating-linear-gradient(135deg,var(--soft) 0 6px,var(--card) 6px 12px);padding:6px}
+tr.w-gap a{color:var(--in)}
 .rep{margin-left:8px;padding:0 6px;border-radius:4px;background:var(--card);
 border:1px solid var(--line);color:var(--muted);font-style:normal}
 .key{display:flex;gap:16px;font-size:12px;color:var(--muted);margin:0 0 6px}
@@ -600,7 +630,7 @@ _SCRIPT = """
     if (s < 1) return (s * 1000).toFixed(s < 0.01 ? 1 : 0) + " ms";
     return s.toFixed(2) + " s";
   }
-  function plural(n, word) { return n + " " + word + (n === 1 ? "" : "s"); }
+  function plural(n, one, many) { return n + " " + (n === 1 ? one : many || one + "s"); }
   function stem(c) { return c.file.replace(/^cases\\//, "").replace(/\\.json$/, ""); }
 
   function sub(label, verdict) {
@@ -644,15 +674,32 @@ _SCRIPT = """
     if (!runs.length) return el("p", "none", "nothing");
     var ol = el("ol"), number = 1;
     runs.forEach(function (run, i) {
+      if (run[0] === null) {
+        ol.append(el("li", "more", "\\u22ef " + run[1] + " more: see the case's JSON file"));
+        return;
+      }
       var li = el("li", null, run[0]);
       li.value = number;
       number += run[1];
-      if (run[1] > 1) li.append(el("span", "rep", "\u00d7" + run[1]));
+      if (run[1] > 1) li.append(el("span", "rep", "\\u00d7" + run[1]));
       var other = against && against[i];
       if (against && (!other || other[0] !== run[0] || other[1] !== run[1])) li.className = "diff";
       ol.append(li);
     });
-    return ol;
+    return shorten(ol, 8);
+  }
+
+  function shorten(ol, keep) {
+    var items = ol.children, hidden = items.length - keep;
+    if (hidden < 3) return ol;
+    for (var i = keep; i < items.length; i++) items[i].hidden = true;
+    var more = el("button", "more-button", "Show " + hidden + " more");
+    more.type = "button";
+    more.addEventListener("click", function () {
+      for (var j = keep; j < items.length; j++) items[j].hidden = false;
+      more.remove();
+    });
+    return add(el("div"), ol, more);
   }
 
   function expectedColumn(c) {
@@ -676,9 +723,14 @@ _SCRIPT = """
     var received = add(el("div"), el("h4", null, "Received"));
     var judged = c.expected && !c.statuses &&
         (c.behaviour === "FAILED" || c.behaviour === "NON-STRICT");
-    received.append(c.statuses && !c.received.length ?
-        el("p", "none", "see the wire log for the status line") :
-        list(c.received, judged ? c.expected : null));
+    if (c.statuses) {
+      received.append(el("p", "none", "see the wire log for the status line"));
+    } else if (c.received === "expected") {
+      received.append(c.expected.length ? el("p", "same", "\\u2713 the same, item for item") :
+                      list([]));
+    } else {
+      received.append(list(c.received, judged ? c.expected : null));
+    }
     return add(el("div", "compare"), expectedColumn(c), received);
   }
 
@@ -706,17 +758,31 @@ _SCRIPT = """
     return add(box, dl);
   }
 
+  function gap(c, skipped) {
+    var tr = el("tr", "w-gap");
+    var td = el("td", null, "\\u22ef " + plural(skipped, "entry", "entries") +
+        " not shown here: the log is whole in ");
+    td.colSpan = 3;
+    var link = el("a", null, c.file);
+    link.href = c.file;
+    td.append(link);
+    tr.append(td);
+    return tr;
+  }
+
   function wireTable(c) {
     var box = add(el("div"), el("h4", null, "Wire log"));
     var key = el("p", "key");
     add(key, el("span", "o", "\\u2192 peer to testee"), el("span", "i", "\\u2190 testee to peer"),
-        el("span", null, "\\u2022 note"), el("span", null, c.wire_entries + " entries"));
+        el("span", null, "\\u2022 note"),
+        el("span", null, plural(c.wire_entries, "entry", "entries")));
     var wrap = el("div", "wire-wrap"), table = el("table", "wire");
     var head = el("tr");
     add(head, el("th", null, "Time (s)"), el("th", null, ""), el("th", null, "Frame"));
     table.append(add(el("thead"), head));
     var tbody = el("tbody");
     c.wire.forEach(function (w) {
+      if (w[0] === "gap") { tbody.append(gap(c, w[3])); return; }
       var tr = el("tr", "w-" + w[0]);
       var dir = el("td", "d", ARROW[w[0]] || "?");
       dir.title = WHO[w[0]] || w[0];
@@ -839,11 +905,11 @@ _SCRIPT = """
   }
 
   function route() {
-    var p = params();
-    if (p.has("family")) choose(fFamily, p.get("family"));
-    if (p.has("verdict")) choose(fVerdict, p.get("verdict"));
-    if (p.has("problems")) fProblems.checked = p.get("problems") !== "0";
-    if (p.has("q")) fSearch.value = p.get("q");
+    var p = params();  // the whole state of the filters: what it leaves out is reset
+    choose(fFamily, p.get("family") || "");
+    choose(fVerdict, p.get("verdict") || "");
+    fProblems.checked = p.has("problems") && p.get("problems") !== "0";
+    fSearch.value = p.get("q") || "";
     apply();
     if (p.get("expand") === "all") setAll(true);
     if (p.get("case")) openCase(p.get("case"));
