@@ -129,7 +129,17 @@ class CaseResult:
             "behaviour_reason": self.behaviour_reason,
             "close_behaviour": self.close_behaviour,
             "close_reason": self.close_reason,
+            "version": case.version,
             "expected": None if case.ok is None else [r.describe() for r in case.ok],
+            "non_strict": (
+                None if case.non_strict is None else [r.describe() for r in case.non_strict]
+            ),
+            "statuses": list(case.statuses) if case.request is not None else None,
+            "expected_close": {
+                "closed_by_me": case.close.closed_by_me,
+                "codes": list(case.close.codes),
+                "require_clean": case.close.require_clean,
+            },
             "received": [r.describe() for r in self.received],
             "testee_close": None if self.testee_close is None else list(self.testee_close),
             "closed_by_me": self.closed_by_me,
