@@ -24,7 +24,7 @@ async def websockets_server(stop: asyncio.Event) -> None:
         async for message in ws:
             await ws.send(message)
 
-    async with serve(echo, "127.0.0.1", 0, max_size=None) as server:
+    async with serve(echo, "127.0.0.1", 0) as server:
         port = next(iter(server.sockets)).getsockname()[1]
         print(json.dumps({"listening": port}), flush=True)
         await stop.wait()
