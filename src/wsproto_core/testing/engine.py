@@ -189,7 +189,8 @@ class CaseRun:
     Drive it: :meth:`start`; then, until :attr:`done`, write :meth:`writes`,
     close the transport if :attr:`close_transport`, feed what arrives to
     :meth:`receive_data` (``b""`` at the end of the stream) and call
-    :meth:`on_deadline` when the clock passes :attr:`deadline`.
+    :meth:`on_deadline` when the clock passes :attr:`deadline`; a driver with a
+    bound of its own on the whole case calls :meth:`abort` when it runs out.
     """
 
     def __init__(
@@ -304,6 +305,13 @@ class CaseRun:
             self._late = True
             self._note("the testee did not fail the connection on the bad input")
         self._advance()
+
+    def abort(self, reason: str) -> None:
+        """Stop now, the case FAILED for ``reason``: the driver's own bound ran out."""
+        if self.done:
+            return
+        self._note(reason)
+        self._finish_failure(reason)
 
     def result(self) -> CaseResult:
         """The verdicts, once :attr:`done`."""

@@ -8,53 +8,90 @@ import time
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable
+
     from .engine import CaseRun
 
-__all__ = ["READ_SIZE", "drive"]
+__all__ = ["FLUSH_TIMEOUT", "READ_SIZE", "drive"]
 
 READ_SIZE = 1 << 16
 """The most bytes read at once."""
 
+FLUSH_TIMEOUT = 2.0
+"""Seconds given, once the case is over, to the last bytes to leave and the stream to close."""
 
-async def drive(run: CaseRun, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+
+async def drive(
+    run: CaseRun,
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    *,
+    limit: float | None = None,
+    flush_timeout: float = FLUSH_TIMEOUT,
+) -> None:
     """Play ``run`` to its end over ``reader`` and ``writer``, then close the stream.
 
     ``run`` must have been made with :func:`time.monotonic` as its clock (the
-    default) and started. A reset or a failed write counts as the testee's end
-    of the stream.
+    default) and started. A reset counts as the testee's end of the stream.
+
+    The peer never waits for its writes to be read: what the testee has not
+    read yet stays in the transport's buffer while the peer goes on reading, so
+    a testee that reads slowly, or not at all, or writes a lot before it reads,
+    cannot block it. Every wait ends: at the run's :attr:`~.engine.CaseRun.deadline`;
+    at ``limit`` seconds after the start, however much the testee keeps sending
+    (the run is then aborted: FAILED); and the last bytes get ``flush_timeout``
+    seconds to leave before the connection is cut.
+
+    Args:
+        run: The started case.
+        reader: The stream from the testee.
+        writer: The stream to the testee.
+        limit: Seconds the whole case may take, or ``None`` for no such bound.
+        flush_timeout: Seconds for the last bytes to leave and the stream to close.
     """
+    give_up = None if limit is None else time.monotonic() + limit
     try:
         while True:
-            try:
-                for data in run.writes():
-                    writer.write(data)
-                    await writer.drain()
-            except (ConnectionError, OSError):
-                run.receive_data(b"")
+            _write(run, writer)
             if run.done or run.close_transport:
                 break
-            wait = None if run.deadline is None else max(run.deadline - time.monotonic(), 0.0)
-            try:
-                data = await asyncio.wait_for(reader.read(READ_SIZE), wait)
-            except asyncio.TimeoutError:
-                run.on_deadline()
+            if give_up is not None and time.monotonic() >= give_up:
+                run.abort(f"the case took longer than {limit:g} s")
                 continue
-            except (ConnectionError, OSError):
-                data = b""
-            run.receive_data(data)
-        for data in run.writes():
-            writer.write(data)
-        await _drain_quietly(writer)
+            await _read(run, reader, give_up)
+        _write(run, writer)
+        await _bounded(writer.drain(), flush_timeout)
     finally:
-        writer.close()
-        await _wait_closed_quietly(writer)
+        if writer.transport.get_write_buffer_size():
+            writer.transport.abort()  # the testee is not reading: cut, do not wait
+        else:
+            writer.close()
+        await _bounded(writer.wait_closed(), flush_timeout)
 
 
-async def _drain_quietly(writer: asyncio.StreamWriter) -> None:
-    with contextlib.suppress(ConnectionError, OSError):
-        await writer.drain()
+def _write(run: CaseRun, writer: asyncio.StreamWriter) -> None:
+    for data in run.writes():
+        writer.write(data)
 
 
-async def _wait_closed_quietly(writer: asyncio.StreamWriter) -> None:
-    with contextlib.suppress(ConnectionError, OSError):
-        await writer.wait_closed()
+async def _read(run: CaseRun, reader: asyncio.StreamReader, give_up: float | None) -> None:
+    """Wait for the testee's next bytes until the run's deadline (or ``give_up``) and feed them."""
+    deadline = run.deadline
+    if give_up is not None and (deadline is None or give_up < deadline):
+        deadline = give_up
+    wait = None if deadline is None else max(deadline - time.monotonic(), 0.0)
+    try:
+        data = await asyncio.wait_for(reader.read(READ_SIZE), wait)
+    except asyncio.TimeoutError:
+        if run.deadline is not None and time.monotonic() >= run.deadline:
+            run.on_deadline()
+        return
+    except (ConnectionError, OSError):
+        data = b""
+    run.receive_data(data)
+
+
+async def _bounded(waiting: Awaitable[None], timeout: float) -> None:
+    """Wait ``timeout`` seconds at most; a failure to send or close is the testee's business."""
+    with contextlib.suppress(ConnectionError, OSError, asyncio.TimeoutError):
+        await asyncio.wait_for(waiting, timeout)
