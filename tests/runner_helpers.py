@@ -216,14 +216,19 @@ async def _start_echo() -> tuple[int, Callable[[], Awaitable[None]]]:
     return server.port, stop
 
 
-async def _start_reversed() -> tuple[int, Callable[[], Awaitable[None]]]:
-    server = await asyncio.start_server(reversed_echo, "127.0.0.1", 0)
+def _raw_starter(
+    handler: Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]],
+) -> Callable[[], Awaitable[tuple[int, Callable[[], Awaitable[None]]]]]:
+    async def start() -> tuple[int, Callable[[], Awaitable[None]]]:
+        server = await asyncio.start_server(handler, "127.0.0.1", 0)
 
-    async def stop() -> None:
-        server.close()
-        await server.wait_closed()
+        async def stop() -> None:
+            server.close()
+            await server.wait_closed()
 
-    return server.sockets[0].getsockname()[1], stop
+        return server.sockets[0].getsockname()[1], stop
+
+    return start
 
 
 @contextlib.contextmanager
@@ -234,7 +239,16 @@ def echo_server_thread() -> Iterator[ThreadedServer]:
 
 
 @contextlib.contextmanager
-def reversed_echo_thread() -> Iterator[ThreadedServer]:
-    """The broken echo testee (:func:`reversed_echo`), in a thread."""
-    with ThreadedServer(_start_reversed) as server:
+def raw_server_thread(
+    handler: Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]],
+) -> Iterator[ThreadedServer]:
+    """A raw asyncio server running ``handler`` per connection, in a thread."""
+    with ThreadedServer(_raw_starter(handler)) as server:
         yield server
+
+
+async def drops_on_first_frame(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """A testee that drops the connection, no close frame, on the first frame it reads."""
+    await accept(reader, writer)
+    await reader.read(1)
+    writer.close()

@@ -493,10 +493,14 @@ def test_serve_with_a_file_that_is_not_a_certificate_says_so(tmp_path: Path) -> 
             ],
             "the hixie drafts offer a single subprotocol",
         ),
-        ([], "a command is needed: serve, connect or demo (see 'wsproto-core --help')"),
+        (
+            [],
+            "a command is needed: serve, connect, demo or conformance (see 'wsproto-core --help')",
+        ),
         (
             ["listen"],
-            "argument COMMAND: invalid choice: 'listen' (choose from 'serve', 'connect', 'demo')",
+            "argument COMMAND: invalid choice: 'listen' "
+            "(choose from 'serve', 'connect', 'demo', 'conformance')",
         ),
         (["connect"], "the following arguments are required: url"),
         (["serve", "--verbose"], "unrecognized arguments: --verbose"),
@@ -688,6 +692,7 @@ def all_parsers() -> Iterator[argparse.ArgumentParser]:
 def test_help_covers_every_command() -> None:
     assert sorted(p.prog for p in all_parsers()) == [
         "wsproto-core",
+        "wsproto-core conformance",
         "wsproto-core connect",
         "wsproto-core demo",
         "wsproto-core serve",
@@ -717,11 +722,11 @@ def test_help_says_what_the_program_is(capsys: pytest.CaptureFixture[str]) -> No
     assert info.value.code == 0
     out = capsys.readouterr().out
     assert "sans-IO WebSocket library" in out
-    for command in ("serve", "connect", "demo"):
+    for command in ("serve", "connect", "demo", "conformance"):
         assert re.search(rf"^    {command} +\w", out, re.M), command
 
 
-@pytest.mark.parametrize("command", ["serve", "connect", "demo"])
+@pytest.mark.parametrize("command", ["serve", "connect", "demo", "conformance"])
 def test_each_command_has_help_with_defaults(
     command: str, capsys: pytest.CaptureFixture[str]
 ) -> None:

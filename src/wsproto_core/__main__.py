@@ -8,11 +8,15 @@ Commands:
 * ``connect URL``: an interactive client; each line of standard input is sent
   as a text message and each reply is printed.
 * ``demo``: a client and a server connection talking in memory, printed.
+* ``conformance URL``: the conformance kit (:mod:`wsproto_core.testing`) against
+  an echo server, a line per case and a table of verdicts; ``conformance
+  --serve PORT`` serves the cases for a client under test instead.
 
 Whatever goes wrong is reported as one line on standard error,
 ``wsproto-core: error: ...``, never a traceback: exit status 2 for a usage error
 (a bad option or URL), 1 for a failure at run time (a port in use, a host that
-does not resolve, a refused connection, a TLS error).
+does not resolve, a refused connection, a TLS error) and for a ``conformance``
+run with a FAILED case.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import functools
+import importlib
 import io
 import logging
 import os
@@ -29,6 +34,7 @@ import socket
 import ssl
 import sys
 import threading
+import time
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -47,6 +53,8 @@ if TYPE_CHECKING:
     from .handlers import Router
     from .hub import Hub
     from .stats import ServerStats
+    from .testing.cases import Case
+    from .testing.engine import CaseResult
 
 __all__ = ["main"]
 
@@ -235,6 +243,24 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         """Print ``message`` as one line on standard error and exit with status 2."""
         self.exit(2, f"{PROG}: error: {message}\n")
+
+
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """The raw description formatter, with room for the longest command's name.
+
+    argparse measures the commands without the indent it prints them with: a
+    long name (``conformance``) would push its help to a line of its own.
+    """
+
+    def add_argument(self, action: argparse.Action) -> None:
+        """Measure ``action``, and its commands with their indent."""
+        super().add_argument(action)
+        if not isinstance(action, argparse._SubParsersAction):
+            return
+        indent = self._current_indent + self._indent_increment
+        for command in action._get_subactions():
+            length = len(self._format_action_invocation(command)) + indent
+            self._action_max_length = max(self._action_max_length, length)
 
 
 # -- serve ------------------------------------------------------------------------------
@@ -585,6 +611,156 @@ async def _connect(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- conformance ------------------------------------------------------------------------
+
+VERDICT_COLUMNS = ("OK", "NON-STRICT", "INFORMATIONAL", "UNIMPLEMENTED", "FAILED")
+"""``conformance``: the summary table's columns, best first."""
+SHOWN_REASON = 100
+"""``conformance``: the most characters of a case's reason on its line."""
+
+
+def _patterns(text: str) -> tuple[str, ...]:
+    patterns = tuple(part.strip() for part in text.split(",") if part.strip())
+    if not patterns:
+        raise argparse.ArgumentTypeError(
+            f"expected case ids or patterns like 1.*,5.*, got {text!r}"
+        )
+    return patterns
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def _check_conformance(args: argparse.Namespace) -> None:
+    """The combinations of ``conformance`` options that make no sense are usage errors."""
+    if args.url is not None and args.serve is not None:
+        raise _Failure("give a server's URL or --serve PORT, not both", 2)
+    if args.url is None and args.serve is None:
+        raise _Failure(
+            "conformance needs a server's URL (ws://host:port/path) to test it, "
+            "or --serve PORT to test clients",
+            2,
+        )
+    if args.serve is None and args.host is not None:
+        raise _Failure("--host goes with --serve", 2)
+    if args.serve is not None:
+        misplaced = [name for name in ("timeout", "strict", "quiet") if getattr(args, name)]
+        if misplaced:
+            raise _Failure(f"--{misplaced[0]} goes with a URL, not with --serve", 2)
+
+
+def _chosen_cases(args: argparse.Namespace, role: str) -> list[Case]:
+    from .testing.catalogue import CatalogueOptions, catalogue, select
+
+    options = CatalogueOptions(scale=args.scale, max_size=args.max_size)
+    include, exclude = args.cases or ("*",), args.exclude or ()
+    cases = [c for c in select(catalogue(options), include, exclude) if role in c.roles]
+    if not cases:
+        asked = f"--cases {','.join(include)}" + (
+            f" --exclude {','.join(exclude)}" if exclude else ""
+        )
+        raise _Failure(f"no conformance case for a {role} matches {asked}", 2)
+    return cases
+
+
+def _worst_reason(result: CaseResult) -> str:
+    """Why the case got its verdict: the close's reason if that is worse, else the behaviour's."""
+    if result.verdict != result.behaviour:
+        return result.close_reason
+    return result.behaviour_reason
+
+
+def _print_result(width: int, result: CaseResult) -> None:
+    reason = _one_line(_worst_reason(result), SHOWN_REASON)
+    print(f"{result.case.id:<{width}}  {result.verdict:<13}  {reason}", flush=True)
+
+
+def _summary(results: Sequence[CaseResult], seconds: float) -> list[str]:
+    """The table of verdicts by family (in the order they were played), a total, the time."""
+    counts: dict[str, dict[str, int]] = {}
+    for result in results:
+        row = counts.setdefault(result.case.family, dict.fromkeys(VERDICT_COLUMNS, 0))
+        row[result.verdict] += 1
+    total = {v: sum(row[v] for row in counts.values()) for v in VERDICT_COLUMNS}
+    width = max(len("family"), *(len(family) for family in counts))
+    lines = ["family".ljust(width) + "".join(f"  {v}" for v in VERDICT_COLUMNS)]
+    for family, row in [*counts.items(), ("all", total)]:
+        lines.append(
+            family.ljust(width) + "".join(f"  {row[v]:>{len(v)}}" for v in VERDICT_COLUMNS)
+        )
+    lines.append(f"{len(results)} cases in {seconds:.1f} s")
+    return lines
+
+
+def _write_report(results: Sequence[CaseResult], directory: str, title: str) -> str:
+    """``--report``: the HTML and JSON report; the path of its index page."""
+    report = importlib.import_module("wsproto_core.testing.report")
+    try:
+        path = report.write_report(results, directory, title=title)
+    except OSError as exc:
+        raise _Failure(f"cannot write the report to {directory}: {_os_reason(exc)}") from exc
+    return str(path)
+
+
+async def _test_server(args: argparse.Namespace, cases: list[Case]) -> list[CaseResult]:
+    """Check the server can be reached at all, then play every case against it."""
+    from .testing.runner import connect_failure, open_stream, run_cases
+
+    uri = parse_uri(args.url)
+    try:
+        _, writer = await open_stream(uri, timeout=args.timeout)
+    except (OSError, asyncio.TimeoutError) as exc:
+        raise _Failure(connect_failure(uri, exc, args.timeout)) from exc
+    writer.close()
+    width = max(len(case.id) for case in cases)
+    on_result = None if args.quiet else functools.partial(_print_result, width)
+    return await run_cases(args.url, cases, on_result=on_result, timeout=args.timeout)
+
+
+def _conformance(args: argparse.Namespace) -> int:
+    from .testing.engine import DEFAULT_TIMEOUT
+
+    _check_conformance(args)
+    if args.serve is not None:
+        return _serve_fuzzing(args, _chosen_cases(args, "client"))
+    cases = _chosen_cases(args, "server")
+    args.timeout = args.timeout or DEFAULT_TIMEOUT
+    started = time.monotonic()
+    results = asyncio.run(_test_server(args, cases))
+    for line in _summary(results, time.monotonic() - started):
+        print(line)
+    if args.report:
+        title = f"WebSocket conformance of {args.url}"
+        print(f"report: {_write_report(results, args.report, title)}")
+    bad = {"FAILED", "NON-STRICT"} if args.strict else {"FAILED"}
+    return 1 if any(result.verdict in bad for result in results) else 0
+
+
+def _serve_fuzzing(args: argparse.Namespace, cases: list[Case]) -> int:
+    """``--serve``: the fuzzing server, for clients to connect to, until interrupted."""
+    fuzzing = importlib.import_module("wsproto_core.testing.fuzzing_server")
+    host = args.host or "127.0.0.1"
+
+    def ready(port: int) -> None:
+        where = _netloc(host, port)
+        print(f"serving {len(cases)} conformance cases for clients on ws://{where}/", flush=True)
+
+    try:
+        asyncio.run(
+            fuzzing.serve_fuzzing(host, args.serve, cases, report_dir=args.report, ready=ready)
+        )
+    except OSError as exc:
+        raise _listen_failure(host, args.serve, exc) from exc
+    return 0
+
+
 # -- demo -------------------------------------------------------------------------------
 
 
@@ -638,8 +814,8 @@ def _demo(args: argparse.Namespace) -> int:
 _DESCRIPTION = """\
 wsproto-core is the command line of wsproto_core, a sans-IO WebSocket library
 (RFC 6455 and the hixie drafts): run its demo server, talk to a WebSocket
-server from the terminal, or watch a client and a server exchange a handshake
-and frames in memory."""
+server from the terminal, watch a client and a server exchange a handshake
+and frames in memory, or test any WebSocket server or client for conformance."""
 
 _EPILOG = """\
 examples:
@@ -648,6 +824,7 @@ examples:
   wsproto-core connect --subprotocol dumb-increment-protocol \\
       ws://127.0.0.1:8765/dumb-increment
   wsproto-core demo
+  wsproto-core conformance --cases 1.*,5.* ws://127.0.0.1:8765/echo
 
 Errors are one line on standard error; the exit status is 2 for a usage error
 and 1 for a failure at run time."""
@@ -668,6 +845,18 @@ _DEMO = """\
 Run a client and a server connection in memory and print what they send each
 other: the opening handshake, a text and a binary message, a ping and its pong,
 and the closing handshake."""
+
+
+_CONFORMANCE = """\
+Test a WebSocket server against RFC 6455 as the Autobahn Testsuite does: the
+server at URL must send every message back as it came (an echo endpoint).
+Each case runs on a connection of its own, one at a time. A line per case
+gives its verdict (OK, NON-STRICT, INFORMATIONAL, UNIMPLEMENTED or FAILED) and
+why; then a table counts the verdicts by family. The exit status is 0 when no
+case FAILED (nor, with --strict, was NON-STRICT), 1 otherwise.
+
+With --serve PORT, serve the cases for a WebSocket client under test to
+connect to, instead of testing a server."""
 
 
 _BROKER_WAIT = 5.0
@@ -719,8 +908,77 @@ def _compression_arguments(serve: argparse.ArgumentParser) -> None:
     )
 
 
+def _conformance_arguments(conformance: argparse.ArgumentParser) -> None:
+    from .testing.catalogue import CatalogueOptions
+    from .testing.engine import DEFAULT_TIMEOUT
+
+    conformance.add_argument(
+        "url",
+        nargs="?",
+        type=_websocket_url,
+        metavar="URL",
+        help="the echo server's ws:// or wss:// URL, e.g. ws://127.0.0.1:8765/echo",
+    )
+    conformance.add_argument(
+        "--cases",
+        type=_patterns,
+        metavar="PATTERNS",
+        help="the cases to run: ids or shell-style patterns, comma-separated, e.g. "
+        "1.*,5.*,7.1.1; a bare family (7) stands for its cases (default: all)",
+    )
+    conformance.add_argument(
+        "--exclude",
+        type=_patterns,
+        metavar="PATTERNS",
+        help="leave out the cases these match, e.g. 9.*,12.* (default: none)",
+    )
+    conformance.add_argument(
+        "--report", metavar="DIR", help="write an HTML and JSON report into DIR (default: none)"
+    )
+    conformance.add_argument(
+        "--max-size",
+        type=_positive,
+        metavar="BYTES",
+        help="the testee's maximum message size: adds the limits group, which checks "
+        "that a message of this size passes and one byte more fails with 1009 (default: none)",
+    )
+    conformance.add_argument(
+        "--scale",
+        type=_fraction,
+        default=CatalogueOptions().scale,
+        metavar="F",
+        help="family 9's message sizes and counts as a fraction of Autobahn's; 1 for "
+        "Autobahn's own 16 MiB messages (default: %(default)s)",
+    )
+    conformance.add_argument(
+        "--timeout",
+        type=_seconds,
+        metavar="S",
+        help="seconds to wait for the server wherever a case waits, before giving up "
+        f"(default: {DEFAULT_TIMEOUT:g})",
+    )
+    conformance.add_argument(
+        "--strict",
+        action="store_true",
+        help="a NON-STRICT verdict fails the run too (exit status 1)",
+    )
+    conformance.add_argument(
+        "--quiet", action="store_true", help="print only the summary, not a line per case"
+    )
+    conformance.add_argument(
+        "--serve",
+        type=_port,
+        metavar="PORT",
+        help="test clients instead: serve the cases on PORT (0 picks a free one) for the "
+        "client under test to connect to",
+    )
+    conformance.add_argument(
+        "--host", help="with --serve: the address to listen on (default: 127.0.0.1)"
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
-    raw = argparse.RawDescriptionHelpFormatter
+    raw = _HelpFormatter
     parser = _Parser(prog=PROG, description=_DESCRIPTION, epilog=_EPILOG, formatter_class=raw)
     commands = parser.add_subparsers(
         dest="command",
@@ -838,6 +1096,14 @@ def _parser() -> argparse.ArgumentParser:
         "demo", help="a client and a server talking in memory", description=_DEMO
     )
     demo.formatter_class = raw
+
+    conformance = commands.add_parser(
+        "conformance",
+        help="test a WebSocket server (or, with --serve, a client)",
+        description=_CONFORMANCE,
+    )
+    conformance.formatter_class = raw
+    _conformance_arguments(conformance)
     return parser
 
 
@@ -851,12 +1117,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command is None:
-        parser.error(f"a command is needed: serve, connect or demo (see '{PROG} --help')")
+        parser.error(
+            f"a command is needed: serve, connect, demo or conformance (see '{PROG} --help')"
+        )
     try:
         if args.command == "serve":
             return _serve(args)
         if args.command == "connect":
             return asyncio.run(_connect(args))
+        if args.command == "conformance":
+            return _conformance(args)
         return _demo(args)
     except _Failure as failure:
         if failure.status == 2:
