@@ -296,6 +296,7 @@ def test_serve_on_a_port_in_use_says_so(
             "argument --cases: expected case ids or patterns like 1.*,5.*, got ','",
         ),
         (["--scale", "0", "ws://x/"], "argument --scale: expected a positive number, got '0'"),
+        (["--scale", "big", "ws://x/"], "argument --scale: expected a positive number, got 'big'"),
         (
             ["--timeout", "-1", "ws://x/"],
             "argument --timeout: expected a positive number of seconds, got '-1'",

@@ -259,3 +259,31 @@ def test_run_server_suite_plays_the_chosen_cases_from_synchronous_code() -> None
 async def test_run_server_suite_refuses_to_block_a_running_event_loop() -> None:
     with pytest.raises(RuntimeError, match="await run_cases"):
         run_server_suite("ws://127.0.0.1:1/")
+
+
+async def speaks_plain_text(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    writer.write(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+    await writer.drain()
+    writer.close()
+
+
+@async_test
+async def test_wss_to_a_server_without_tls_says_the_tls_handshake_failed() -> None:
+    async with raw_server(speaks_plain_text) as port:
+        result = await run_case(f"wss://127.0.0.1:{port}/", smoke("smoke.1"))
+    assert result.behaviour_reason == (
+        f"cannot connect to 127.0.0.1:{port}: TLS error: wrong version number"
+    )
+
+
+@pytest.mark.parametrize(
+    ("exc", "why"),
+    [
+        (asyncio.TimeoutError(), "no connection within 1.5 s"),
+        (OSError("no route"), "no route"),
+        (ConnectionResetError(), "ConnectionResetError"),
+    ],
+)
+def test_connect_failure_says_why_in_words(exc: BaseException, why: str) -> None:
+    uri = runner.parse_uri("ws://[::1]:9001/")
+    assert runner.connect_failure(uri, exc, 1.5) == f"cannot connect to [::1]:9001: {why}"

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import ssl
 import time
 from typing import TYPE_CHECKING
@@ -103,7 +104,8 @@ def connect_failure(uri: WebSocketURI, exc: BaseException, timeout: float) -> st
     elif isinstance(exc, ssl.SSLCertVerificationError) and exc.verify_message:
         why = f"TLS error: {exc.verify_message}"
     elif isinstance(exc, ssl.SSLError):
-        why = f"TLS error: {exc.reason or exc}"
+        # "[SSL: WRONG_VERSION_NUMBER] wrong version number (_ssl.c:1006)" -> "wrong version number"
+        why = "TLS error: " + re.sub(r"^\[[^]]*\]\s*|\s*\(_ssl\.c:\d+\)$", "", str(exc.args[-1]))
     elif isinstance(exc, OSError) and exc.errno is not None and exc.errno > 0:
         message = os.strerror(exc.errno)
         why = message[:1].lower() + message[1:]
