@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+import signal
 import socket
+import subprocess
 import sys
 import types
 from pathlib import Path
@@ -25,6 +27,7 @@ from wsproto_core.testing.cases import Case, Send, received_text
 from wsproto_core.testing.wire import text
 
 if TYPE_CHECKING:
+    import asyncio
     from collections.abc import Callable, Iterator
 
     from runner_helpers import ThreadedServer
@@ -224,9 +227,11 @@ def test_serve_runs_the_fuzzing_server_with_the_cases_for_clients(
         *,
         report_dir: str | None,
         ready: Callable[[int], None] | None = None,
+        stop: asyncio.Event | None = None,
     ) -> None:
         calls.append((host, port, [c.id for c in cases], report_dir))
         assert ready is not None
+        assert stop is not None
         ready(9001)
 
     fake_module(monkeypatch, "fuzzing_server", serve_fuzzing=serve_fuzzing)
@@ -260,6 +265,30 @@ def test_serve_on_a_port_in_use_says_so(
     status, _, err = run(capsys, "--serve", "8080")
     assert status == 1
     assert err == "wsproto-core: error: cannot listen on 127.0.0.1:8080: address already in use\n"
+
+
+def test_serve_runs_until_sigterm_then_exits_0() -> None:
+    # The real fuzzing server, in a process of its own, over the real catalogue.
+    process = subprocess.Popen(
+        [sys.executable, "-m", "wsproto_core", "conformance", "--serve", "0", "--cases", "1.1.*"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        assert re.fullmatch(
+            r"serving 8 conformance cases for clients on ws://127\.0\.0\.1:\d+/\n", line
+        ), line
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=60)
+        assert process.returncode == 0, err
+        assert err == ""
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
 
 
 # -- usage errors --------------------------------------------------------------------------------

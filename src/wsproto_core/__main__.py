@@ -744,8 +744,7 @@ def _conformance(args: argparse.Namespace) -> int:
 
 
 def _serve_fuzzing(args: argparse.Namespace, cases: list[Case]) -> int:
-    """``--serve``: the fuzzing server, for clients to connect to, until interrupted."""
-    fuzzing = importlib.import_module("wsproto_core.testing.fuzzing_server")
+    """``--serve``: the fuzzing server, for clients to connect to, until SIGINT or SIGTERM."""
     host = args.host or "127.0.0.1"
 
     def ready(port: int) -> None:
@@ -753,12 +752,22 @@ def _serve_fuzzing(args: argparse.Namespace, cases: list[Case]) -> int:
         print(f"serving {len(cases)} conformance cases for clients on ws://{where}/", flush=True)
 
     try:
-        asyncio.run(
-            fuzzing.serve_fuzzing(host, args.serve, cases, report_dir=args.report, ready=ready)
-        )
+        asyncio.run(_fuzz(host, args.serve, cases, args.report, ready))
     except OSError as exc:
         raise _listen_failure(host, args.serve, exc) from exc
     return 0
+
+
+async def _fuzz(
+    host: str, port: int, cases: list[Case], report: str | None, ready: Callable[[int], None]
+) -> None:
+    from .testing.fuzzing_server import serve_fuzzing
+
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    await serve_fuzzing(host, port, cases, report_dir=report, ready=ready, stop=stop)
 
 
 # -- demo -------------------------------------------------------------------------------
