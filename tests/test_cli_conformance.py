@@ -347,3 +347,17 @@ def test_the_smoke_cases_are_what_the_tests_think() -> None:
     # The table rows above count on the smoke cases' ids: one family, seven cases.
     assert [c.family for c in SMOKE] == ["smoke"] * 7
     assert smoke("smoke.5").close.codes == (1002,)
+
+
+def test_the_table_widens_a_column_for_counts_longer_than_its_name() -> None:
+    from wsproto_core.__main__ import _summary
+    from wsproto_core.testing.engine import CaseResult
+
+    many = [CaseResult(smoke("smoke.1"), "server", "OK", "", "OK", "") for _ in range(120)]
+    lines = _summary(many, 1.5)
+    assert lines == [
+        "family   OK  NON-STRICT  INFORMATIONAL  UNIMPLEMENTED  FAILED",
+        "smoke   120           0              0              0       0",
+        "all     120           0              0              0       0",
+        "120 cases in 1.5 s",
+    ]

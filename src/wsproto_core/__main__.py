@@ -690,10 +690,11 @@ def _summary(results: Sequence[CaseResult], seconds: float) -> list[str]:
         row[result.verdict] += 1
     total = {v: sum(row[v] for row in counts.values()) for v in VERDICT_COLUMNS}
     width = max(len("family"), *(len(family) for family in counts))
-    lines = ["family".ljust(width) + "".join(f"  {v}" for v in VERDICT_COLUMNS)]
+    widths = {v: max(len(v), len(str(total[v]))) for v in VERDICT_COLUMNS}
+    lines = ["family".ljust(width) + "".join(f"  {v:>{widths[v]}}" for v in VERDICT_COLUMNS)]
     for family, row in [*counts.items(), ("all", total)]:
         lines.append(
-            family.ljust(width) + "".join(f"  {row[v]:>{len(v)}}" for v in VERDICT_COLUMNS)
+            family.ljust(width) + "".join(f"  {row[v]:>{widths[v]}}" for v in VERDICT_COLUMNS)
         )
     lines.append(f"{len(results)} cases in {seconds:.1f} s")
     return lines
