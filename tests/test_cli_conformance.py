@@ -148,6 +148,26 @@ def test_a_server_that_cannot_be_reached_is_one_error_line_and_status_1(
     assert err == f"wsproto-core: error: cannot connect to 127.0.0.1:{port}: connection refused\n"
 
 
+async def not_found(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    await reader.readuntil(b"\r\n\r\n")
+    writer.write(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+    await writer.drain()
+    writer.close()
+
+
+def test_a_url_that_is_not_a_websocket_endpoint_is_one_error_line_and_status_1(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with raw_server_thread(not_found) as server:
+        status, lines, err = run(capsys, server.url("/nowhere"))
+    assert status == 1
+    assert lines == []
+    assert err == (
+        f"wsproto-core: error: {server.url('/nowhere')}: "
+        "the testee refused the handshake with HTTP 404\n"
+    )
+
+
 # -- --report ------------------------------------------------------------------------------------
 
 

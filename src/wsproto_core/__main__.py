@@ -36,7 +36,7 @@ import sys
 import threading
 import time
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
 from .errors import HandshakeArgumentError, HandshakeRejected, InvalidHandshake, InvalidURI
 from .handlers import DEFAULT_MAX_MESSAGE_SIZE
@@ -617,6 +617,7 @@ VERDICT_COLUMNS = ("OK", "NON-STRICT", "INFORMATIONAL", "UNIMPLEMENTED", "FAILED
 """``conformance``: the summary table's columns, best first."""
 SHOWN_REASON = 100
 """``conformance``: the most characters of a case's reason on its line."""
+_SERVER: frozenset[Literal["server"]] = frozenset(("server",))
 
 
 def _patterns(text: str) -> tuple[str, ...]:
@@ -711,8 +712,9 @@ def _write_report(results: Sequence[CaseResult], directory: str, title: str) -> 
 
 
 async def _test_server(args: argparse.Namespace, cases: list[Case]) -> list[CaseResult]:
-    """Check the server can be reached at all, then play every case against it."""
-    from .testing.runner import connect_failure, open_stream, run_cases
+    """Check the server opens a WebSocket connection at all, then play every case against it."""
+    from .testing.cases import Case
+    from .testing.runner import connect_failure, open_stream, run_case, run_cases
 
     uri = parse_uri(args.url)
     try:
@@ -720,6 +722,11 @@ async def _test_server(args: argparse.Namespace, cases: list[Case]) -> list[Case
     except (OSError, asyncio.TimeoutError) as exc:
         raise _Failure(connect_failure(uri, exc, args.timeout)) from exc
     writer.close()
+    # Not a WebSocket endpoint (a 404, a wrong path): one line, not a FAILED line per case.
+    probe = Case("probe", "Open a connection, close it", "A closing handshake", roles=_SERVER)
+    opened = await run_case(args.url, probe, timeout=args.timeout)
+    if opened.behaviour == "FAILED":
+        raise _Failure(f"{args.url}: {opened.behaviour_reason}")
     width = max(len(case.id) for case in cases)
     on_result = None if args.quiet else functools.partial(_print_result, width)
     return await run_cases(args.url, cases, on_result=on_result, timeout=args.timeout)
