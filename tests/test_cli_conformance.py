@@ -220,8 +220,6 @@ def test_a_report_that_cannot_be_written_is_an_error(
 def test_report_writes_the_html_report(
     echo: ThreadedServer, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    # Against the real wsproto_core.testing.report (merged from its own branch).
-    pytest.importorskip("wsproto_core.testing.report")
     status, lines, _ = run(
         capsys, "--quiet", "--cases", "smoke.1", "--report", str(tmp_path), echo.url()
     )

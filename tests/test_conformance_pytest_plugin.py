@@ -168,6 +168,20 @@ def test_the_report_option_names_each_failing_checks_report(
     result.stdout.fnmatch_lines([f"E * HTML report: {directory / 'index.html'}"])
 
 
+def test_the_report_option_writes_the_html_report_of_a_failing_check(
+    pytester: pytest.Pytester, broken: ThreadedServer
+) -> None:
+    pytester.makepyfile(test_project=PROJECT_TESTS.format(url=broken.url()))
+    reports = pytester.path / "reports"
+    result = pytester.runpytest(
+        *PLUGIN_ARGS, "--conformance-report", str(reports), "-k", "conforms"
+    )
+    result.assert_outcomes(failed=1, deselected=2)
+    index = reports / "test_server_conforms" / "index.html"
+    assert index.is_file()
+    assert "smoke.1" in index.read_text()
+
+
 def test_the_report_option_is_in_pytests_help(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest(*PLUGIN_ARGS, "--help")
     result.stdout.fnmatch_lines(["*--conformance-report=DIR*"])

@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import functools
-import importlib
 import io
 import logging
 import os
@@ -703,9 +702,10 @@ def _summary(results: Sequence[CaseResult], seconds: float) -> list[str]:
 
 def _write_report(results: Sequence[CaseResult], directory: str, title: str) -> str:
     """``--report``: the HTML and JSON report; the path of its index page."""
-    report = importlib.import_module("wsproto_core.testing.report")
+    from .testing.report import write_report
+
     try:
-        path = report.write_report(results, directory, title=title)
+        path = write_report(results, directory, title=title)
     except OSError as exc:
         raise _Failure(f"cannot write the report to {directory}: {_os_reason(exc)}") from exc
     return str(path)

@@ -37,7 +37,6 @@ first used.
 
 from __future__ import annotations
 
-import importlib
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -152,9 +151,10 @@ class Conformance:
         name = re.sub(r"[^\w.-]+", "_", self.name).strip("_") or "conformance"
         if self._checks > 1:
             name += f"-{self._checks}"
-        report = importlib.import_module("wsproto_core.testing.report")
+        from .report import write_report
+
         title = f"WebSocket conformance of {url} ({self.name})"
-        return Path(report.write_report(results, self.report_dir / name, title=title))
+        return write_report(results, self.report_dir / name, title=title)
 
 
 def conformance_cases(
