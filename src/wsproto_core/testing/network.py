@@ -60,7 +60,8 @@ async def drive(
                 continue
             await _read(run, reader, give_up)
         _write(run, writer)
-        await _bounded(writer.drain(), flush_timeout)
+        if writer.transport.get_write_buffer_size():
+            await _bounded(writer.drain(), flush_timeout)
     finally:
         if writer.transport.get_write_buffer_size():
             writer.transport.abort()  # the testee is not reading: cut, do not wait
