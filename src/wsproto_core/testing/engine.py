@@ -466,25 +466,30 @@ class CaseRun:
         self._log_frames(self._in_frames, "in", data)
         # The codec stops at its decode budget while events wait unhandled (see
         # Codec.pending): each batch is handled before the next is parsed.
-        while not self.done:
+        while True:
             events: list[Event] = []
             try:
                 codec.receive(data, events)
             except ProtocolError as exc:
-                for event in events:
-                    self._on_event(event)
+                self._on_events(events)
                 self._testee_broke(exc)
                 return
-            for event in events:
-                self._on_event(event)
-                if self.done:
-                    return
+            if self._on_events(events):
+                return
             if not codec.pending:
                 break
             data = b""
         if self._waiting is not None and self._satisfied(self._waiting):
             self._waiting = None
             self._advance()
+
+    def _on_events(self, events: list[Event]) -> bool:
+        """Handle ``events`` in order; whether the case ended on one of them."""
+        for event in events:
+            if self.done:
+                return True
+            self._on_event(event)
+        return self.done
 
     def _testee_broke(self, exc: ProtocolError) -> None:
         self._failure = self._failure or f"the testee broke the protocol: {exc.reason}"
