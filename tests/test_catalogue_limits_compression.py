@@ -75,8 +75,9 @@ def test_family_9_is_scaled_and_says_so() -> None:
     assert len(step.data) == 16 * 2**20 // 64  # type: ignore[union-attr]
     assert "16 * 2**20 (16M)" in case.description
     assert "1/64" in case.description
-    fragmented = _case("9.3.1")
-    assert fragmented.steps[0].fragment_size == 1  # type: ignore[union-attr]
+    # Fragment sizes stay Autobahn's: 64 bytes, not 1 (64 KiB in 1,024 fragments, not 65,536).
+    assert _case("9.3.1").steps[0].fragment_size == 64  # type: ignore[union-attr]
+    assert _case("9.3.9").steps[0].fragment_size == 4 * 2**20 // 64  # type: ignore[union-attr]
     assert len(_case("9.7.1").ok or ()) == round(1000 / 64)
 
 

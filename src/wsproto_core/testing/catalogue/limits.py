@@ -6,8 +6,9 @@ message written in chops of 64 to 2048 bytes (9.5, 9.6), and 1000 round trips
 of small messages (9.7, 9.8). It is a performance family: a case is OK when the
 echo comes back as sent, and nothing else (no timing) is recorded.
 
-Here every size, fragment size, chop size and message count is multiplied by
-:attr:`~.CatalogueOptions.scale` (at least one byte, one message); the default,
+Here every size, chop size and message count is multiplied by
+:attr:`~.CatalogueOptions.scale` (at least one byte, one message), while the
+fragment sizes of 9.3 and 9.4 stay Autobahn's (up to the message's size); the default,
 1/64, sends a 256 KiB message at most and plays the family in about a second
 in memory per testee role. Each description gives the size sent and Autobahn's. The
 round trips of 9.7 and 9.8 keep Autobahn's message sizes (4 KiB at most): only
@@ -140,7 +141,9 @@ def _fragmented(number: int, scale: float, *, binary_message: bool) -> Case:
     """9.3.x (text) and 9.4.x (binary): a 4 MiB message in fragments of increasing size."""
     size = scaled(_FRAGMENTED, scale)
     full_fragment = _FRAGMENT_SIZES[number - 1]
-    fragment = scaled(full_fragment, scale)
+    # The fragment sizes stay Autobahn's (up to the scaled message's size): scaled too,
+    # 9.3.1 would cut 64 KiB into 65,536 fragments of one byte, which servers rightly cap.
+    fragment = min(full_fragment, size)
     data = (b"\xfe" if binary_message else b"*") * size
     kind = _kind(binary_message)
     echo = received_binary(data) if binary_message else received_text(data)
