@@ -360,3 +360,18 @@ def test_the_legacy_cases_are_played_in_their_version() -> None:
     assert result.verdict == "OK"
     assert result.testee_close == (None, "")  # FF 00 carries no code
     assert _legacy("1")[-1].close.codes == (1004, 1009)
+
+
+def test_a_legacy_handshake_dropped_unanswered_is_unimplemented_not_failed() -> None:
+    from wsproto_core.handshake import parse_uri
+    from wsproto_core.testing.engine import CaseRun
+
+    case = _case("legacy.3.1")
+    assert case.optional
+    run = CaseRun(case, "server", uri=parse_uri("ws://testee.invalid/echo"))
+    run.start()
+    assert run.writes()  # the hixie-76 request
+    run.receive_data(b"")  # the testee closes without a word
+    result = run.result()
+    assert (result.behaviour, result.close_behaviour) == ("UNIMPLEMENTED", "OK")
+    assert "without answering" in result.behaviour_reason

@@ -550,7 +550,14 @@ class CaseRun:
 
     def _eof(self) -> None:
         self._testee_eof = True
-        if self._phase == "handshake" and self.case.request is None:
+        if self._phase == "handshake" and self.case.optional and self._failure is None:
+            # A version the testee does not speak, turned away without an answer: not the
+            # 400 or 426 RFC 6455 §4.2.1 and §4.4 ask for, but not a broken protocol either.
+            self._unimplemented = (
+                f"the testee closed the connection without answering a version "
+                f"{self.case.version!r} handshake"
+            )
+        elif self._phase == "handshake" and self.case.request is None:
             self._failure = self._failure or "the testee closed the connection during the handshake"
         if self._testee_close is not None and self._client:
             self._server_dropped = True
