@@ -236,6 +236,8 @@ class FuzzingServer:
         writer: asyncio.StreamWriter,
     ) -> None:
         logger.info("running case %s for agent %s", case.id, agent)
+        # A case run again: a getCaseStatus from now on waits for this run's result.
+        self._results.get(agent, {}).pop(case.id, None)
         run = CaseRun(case, "client", timeout=self.timeout)
         run.start()
         run.receive_data(head)
