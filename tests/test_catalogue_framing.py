@@ -140,7 +140,7 @@ def test_2_1_fails_a_ping_never_answered(role: Role) -> None:
     result = _play("2.1", role, Fault(swallow_pong=lambda payload: True))
     assert result.verdict == "FAILED"
     assert result.behaviour_reason == (
-        "expected 1 messages and pongs, got 0: #1 (pong (0 bytes) b'') never came"
+        "expected 1 message or pong, got 0: #1 (pong (0 bytes) b'') never came"
     )
 
 
@@ -151,7 +151,7 @@ def test_2_10_a_pong_for_the_last_of_ten_pings_alone_is_non_strict(
 ) -> None:
     result = _play(case_id, role, Fault(swallow_pong=lambda payload: payload != b"payload-9"))
     assert result.verdict == "NON-STRICT"
-    assert result.behaviour_reason == "received 1 messages and pongs: the NON-STRICT outcome"
+    assert result.behaviour_reason == "received 1 message or pong: the NON-STRICT outcome"
     assert [r.data for r in result.received] == [b"payload-9"]
 
 

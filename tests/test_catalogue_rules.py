@@ -175,7 +175,7 @@ def test_fails_a_testee_that_answers_a_ping_inside_a_message_only_after_it(role:
     result = _play(description, role, Fault(late_pings=True))
     assert result.behaviour == "FAILED"
     assert result.behaviour_reason == (
-        "expected 1 messages and pongs, got 0: #1 (pong (12 bytes) b'ping payload') never came"
+        "expected 1 message or pong, got 0: #1 (pong (12 bytes) b'ping payload') never came"
     )
 
 

@@ -87,7 +87,7 @@ def test_a_passing_run_prints_a_line_per_case_then_the_table_and_exits_0(
     assert status == 0, lines
     assert err == ""
     assert [line.split()[:2] for line in lines[:7]] == [[c.id, "OK"] for c in SMOKE]
-    assert lines[0] == "smoke.1  OK             received 1 messages and pongs, as expected"
+    assert lines[0] == "smoke.1  OK             received 1 message or pong, as expected"
     assert lines[7:10] == [HEADER, row("smoke", 7, 0, 0), row("all", 7, 0, 0)]
     assert re.fullmatch(r"7 cases in \d+\.\d s", lines[10])
     assert len(lines) == 11

@@ -701,17 +701,17 @@ class CaseRun:
             return "UNIMPLEMENTED", self._unimplemented
         received = tuple(self._received)
         if case.ok is None:
-            return "INFORMATIONAL", f"received {len(received)} messages and pongs"
+            return "INFORMATIONAL", f"received {_things(len(received))}"
         if received == case.ok:
             if self._late:
                 return "NON-STRICT", (
                     "the testee went on reading after the bad input (it answered the ping "
                     "sent after it, or stayed open) and failed the connection only later"
                 )
-            return "OK", f"received {len(received)} messages and pongs, as expected"
+            return "OK", f"received {_things(len(received))}, as expected"
         if case.non_strict is not None and received == case.non_strict:
             return "NON-STRICT", (
-                f"received {len(received)} messages and pongs: the NON-STRICT outcome"
+                f"received {_things(len(received))}: the NON-STRICT outcome"
             )
         return "FAILED", _difference(case.ok, received)
 
@@ -780,6 +780,13 @@ def _payload_part(frame: Frame, encoded: bytes, start: int, stop: int | None) ->
     return encoded[0 if start == 0 else header + start : end]
 
 
+def _things(count: int) -> str:
+    """``3 messages and pongs``, ``1 message or pong``, ``nothing``."""
+    if count == 0:
+        return "nothing"
+    return "1 message or pong" if count == 1 else f"{count} messages and pongs"
+
+
 def _or(items: tuple[object, ...]) -> str:
     return " or ".join(str(item) for item in items)
 
@@ -794,9 +801,9 @@ def _difference(expected: tuple[Received, ...], got: tuple[Received, ...]) -> st
         if want != have:
             return f"#{n + 1}: expected {want.describe()}, got {have.describe()}"
     if len(got) < len(expected):
-        return f"expected {len(expected)} messages and pongs, got {len(got)}: " + (
+        return f"expected {_things(len(expected))}, got {len(got)}: " + (
             f"#{len(got) + 1} ({expected[len(got)].describe()}) never came"
         )
-    return f"expected {len(expected)} messages and pongs, got {len(got)}: " + (
+    return f"expected {_things(len(expected))}, got {len(got)}: " + (
         f"#{len(expected) + 1} was {got[len(expected)].describe()}"
     )

@@ -56,6 +56,7 @@ FAMILY_NAMES: dict[str, str] = {
     "handshake": "Opening Handshake",
     "legacy": "Legacy Versions (8, 7, hixie-76, hixie-75)",
     "limits": "Maximum Message Size",
+    "rules": "Framing Rules beyond Autobahn",
 }
 """The name of each family: Autobahn's for its numbers, ours for the groups."""
 
