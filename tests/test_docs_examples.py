@@ -740,3 +740,21 @@ def test_uvicorn_chat_serves_its_page_and_relays_every_text_to_every_member(
     assert seen == ["hi from a", "hi from a", "hi from b ✓", "hi from b ✓"]
     assert carried == [module.WsprotoCoreProtocol] * 2
     assert last == "a left"
+
+
+# -- how-to: conformance -------------------------------------------------------------------
+
+
+def test_conformance_example_runs_as_a_project_test_suite(tmp_path: Path) -> None:
+    """The guide's test file, run by pytest as a project would: every case passes, a report."""
+    example = EXAMPLES / "howto" / "test_conformance.py"
+    report = tmp_path / "report"
+    command = [sys.executable, "-m", "pytest", "-q", "-c", str(tmp_path / "none.ini")]
+    command += ["-p", "no:cacheprovider", str(example), "--conformance-report", str(report)]
+    (tmp_path / "none.ini").write_text("[pytest]\n")
+    done = subprocess.run(
+        command, cwd=tmp_path, capture_output=True, text=True, timeout=10 * TIMEOUT, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert re.search(r"\b37 passed\b", done.stdout), done.stdout
+    assert list(report.glob("*/index.html")), "no HTML report written"

@@ -15,7 +15,7 @@ The ``conformance`` fixture plays a set of cases in one test::
 
 A check that does not pass raises one ``AssertionError`` listing each case
 that was not OK with its reasons. ``pytest --conformance-report DIR`` also
-writes an HTML report of each check into ``DIR/<test name>/`` and names it in
+writes an HTML report of each check, passed or failed, into ``DIR/<test name>/`` and names it in
 the failure.
 
 :func:`conformance_cases` and :func:`assert_case` make one test per case,
@@ -138,9 +138,9 @@ class Conformance:
         chosen = _choose(cases, exclude, max_size=max_size, scale=scale)
         results = _block(_play(url, chosen, timeout, ssl_context))
         failing = [r for r in results if _fails(r, strict)]
+        report = self._write_report(results, url)
         if not failing:
             return results
-        report = self._write_report(results, url)
         raise AssertionError(_summary(url, results, failing, report))
 
     def _write_report(self, results: list[CaseResult], url: str) -> Path | None:
