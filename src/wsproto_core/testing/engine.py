@@ -710,9 +710,7 @@ class CaseRun:
                 )
             return "OK", f"received {_things(len(received))}, as expected"
         if case.non_strict is not None and received == case.non_strict:
-            return "NON-STRICT", (
-                f"received {_things(len(received))}: the NON-STRICT outcome"
-            )
+            return "NON-STRICT", (f"received {_things(len(received))}: the NON-STRICT outcome")
         return "FAILED", _difference(case.ok, received)
 
     def _close_behaviour(self) -> tuple[Verdict, str]:

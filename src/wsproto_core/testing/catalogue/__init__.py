@@ -1,23 +1,23 @@
 """The case catalogue: the Autobahn families by number, and our own groups.
 
-=============  =====================================================  ==============
-Family         What it covers                                         Module
-=============  =====================================================  ==============
-1              framing: payload lengths at every edge, chopped writes :mod:`.framing`
-2              ping and pong                                          :mod:`.pings`
-3              reserved bits                                          :mod:`.reserved`
-4              reserved opcodes                                       :mod:`.reserved`
-5              fragmentation, control frames inside messages          :mod:`.fragments`
-6              UTF-8, failing fast on invalid text                    :mod:`.utf8`
-7              closing: codes, reasons, frames after the close        :mod:`.closing`
-9              limits and performance (sizes scaled by ``scale``)     :mod:`.limits`
-10             miscellaneous (auto-fragmentation)                     :mod:`.misc`
-12, 13         permessage-deflate: payloads, then parameters          :mod:`.compression`
-rules          framing rules Autobahn leaves out: masking, lengths    :mod:`.rules`
-handshake      the opening handshake, valid and broken                :mod:`.handshake`
-legacy         versions 8 and 7, draft-hixie-76 and -75               :mod:`.legacy`
-limits         the testee's maximum message size (``max_size``)       :mod:`.limits`
-=============  =====================================================  ==============
+=========  ======================================================  ===================
+Family     What it covers                                          Module
+=========  ======================================================  ===================
+1          framing: payload lengths at every edge, chopped writes  :mod:`.framing`
+2          ping and pong                                           :mod:`.pings`
+3          reserved bits                                           :mod:`.reserved`
+4          reserved opcodes                                        :mod:`.reserved`
+5          fragmentation, control frames inside messages           :mod:`.fragments`
+6          UTF-8, failing fast on invalid text                     :mod:`.utf8`
+7          closing: codes, reasons, frames after the close         :mod:`.closing`
+9          limits and performance (sizes scaled by ``scale``)      :mod:`.limits`
+10         miscellaneous (auto-fragmentation)                      :mod:`.misc`
+12, 13     permessage-deflate: payloads, then parameters           :mod:`.compression`
+rules      framing rules Autobahn leaves out: masking, lengths     :mod:`.rules`
+handshake  the opening handshake, valid and broken                 :mod:`.handshake`
+legacy     versions 8 and 7, draft-hixie-76 and -75                :mod:`.legacy`
+limits     the testee's maximum message size (``max_size``)        :mod:`.limits`
+=========  ======================================================  ===================
 
 Ids of the Autobahn families are Autobahn's (``5.19``, ``6.4.1``), with the
 same description and expectation; the other groups number their own.
