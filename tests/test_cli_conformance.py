@@ -22,6 +22,7 @@ from runner_helpers import (
 )
 
 import wsproto_core.testing.catalogue as catalogue_package
+from wsproto_core.testing import properties
 from wsproto_core.__main__ import main
 from wsproto_core.testing.cases import Case, Send, received_text
 from wsproto_core.testing.wire import text
@@ -348,6 +349,7 @@ def test_serve_runs_until_sigterm_then_exits_0() -> None:
             ["--timeout", "-1", "ws://x/"],
             "argument --timeout: expected a positive number of seconds, got '-1'",
         ),
+        (["--serve", "0", "--property", "5"], "--property goes with a URL, not with --serve"),
     ],
 )
 def test_usage_errors_are_one_line_and_status_2(
@@ -379,3 +381,29 @@ def test_the_table_widens_a_column_for_counts_longer_than_its_name() -> None:
         "all     120           0              0              0       0",
         "120 cases in 1.5 s",
     ]
+
+
+# -- the property mode ---------------------------------------------------------------------------
+
+
+def test_property_mode_against_an_echo_server_keeps_every_invariant(
+    capsys: pytest.CaptureFixture[str], echo: ThreadedServer
+) -> None:
+    status, lines, err = run(capsys, "--property", "30", echo.url())
+    assert (status, err) == (0, "")
+    assert re.fullmatch(r"property: 30 scripts kept every invariant \(\d+\.\d s\)", lines[-1])
+
+
+def test_property_mode_prints_the_shrunk_script_of_a_broken_server(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with raw_server_thread(reversed_echo) as server:
+        status, lines, _ = run(capsys, "--property", "100", server.url())
+    assert status == 1
+    out = "\n".join(lines)
+    assert "property FAILED: FAILED: behaviour FAILED" in out
+    # The shrunk script: one message of two bytes (the least that a reversal changes).
+    source = out.split("minimal script (replay with wsproto_core.testing.properties.replay):\n")[1]
+    case = eval(source.splitlines()[0], properties._namespace())
+    [step] = case.steps
+    assert len(b"".join(frame.payload for frame in step.frames)) == 2, source

@@ -651,7 +651,9 @@ def _check_conformance(args: argparse.Namespace) -> None:
     if args.serve is None and args.host is not None:
         raise _Failure("--host goes with --serve", 2)
     if args.serve is not None:
-        misplaced = [name for name in ("timeout", "strict", "quiet") if getattr(args, name)]
+        misplaced = [
+            name for name in ("timeout", "strict", "quiet", "property") if getattr(args, name)
+        ]
         if misplaced:
             raise _Failure(f"--{misplaced[0]} goes with a URL, not with --serve", 2)
 
@@ -738,6 +740,8 @@ def _conformance(args: argparse.Namespace) -> int:
     _check_conformance(args)
     if args.serve is not None:
         return _serve_fuzzing(args, _chosen_cases(args, "client"))
+    if args.property:
+        return _property(args)
     cases = _chosen_cases(args, "server")
     args.timeout = args.timeout or DEFAULT_TIMEOUT
     started = time.monotonic()
@@ -749,6 +753,25 @@ def _conformance(args: argparse.Namespace) -> int:
         print(f"report: {_write_report(results, args.report, title)}")
     bad = {"FAILED", "NON-STRICT"} if args.strict else {"FAILED"}
     return 1 if any(result.verdict in bad for result in results) else 0
+
+
+def _property(args: argparse.Namespace) -> int:
+    """``--property N``: N scripts drawn by hypothesis; a failure shrunk and printed."""
+    try:
+        from .testing.properties import PropertyFailure, check_echo_server
+    except ImportError as exc:
+        raise _Failure(
+            "--property needs hypothesis: pip install 'wsproto-core[testing]'", 2
+        ) from exc
+    started = time.monotonic()
+    try:
+        check_echo_server(args.url, examples=args.property, strict=args.strict)
+    except PropertyFailure as failure:
+        print(f"property FAILED: {failure}")
+        return 1
+    seconds = time.monotonic() - started
+    print(f"property: {args.property} scripts kept every invariant ({seconds:.1f} s)")
+    return 0
 
 
 def _serve_fuzzing(args: argparse.Namespace, cases: list[Case]) -> int:
@@ -981,6 +1004,14 @@ def _conformance_arguments(conformance: argparse.ArgumentParser) -> None:
     )
     conformance.add_argument(
         "--quiet", action="store_true", help="print only the summary, not a line per case"
+    )
+    conformance.add_argument(
+        "--property",
+        type=_positive,
+        metavar="N",
+        help="the property mode instead of the catalogue: N scripts drawn by hypothesis "
+        "(messages in fragments, pings, chops, pauses, a broken frame), each echoed and "
+        "closed as RFC 6455 requires; a failure is shrunk and printed (needs hypothesis)",
     )
     conformance.add_argument(
         "--serve",
