@@ -11,15 +11,18 @@ from __future__ import annotations
 import contextlib
 from typing import TYPE_CHECKING
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from wsproto_core import ServerConnection
 from wsproto_core.testing.memory import run_in_memory
-from wsproto_core.testing.properties import _namespace, echo_scripts, source
+from wsproto_core.testing.cases import Case, Received, Send
+from wsproto_core.testing.properties import _broken_end, _namespace, echo_scripts, source
+from wsproto_core.testing.wire import CLOSE, TEXT, Frame
 
 if TYPE_CHECKING:
-    from wsproto_core.testing.cases import Case, Role
+    from wsproto_core.testing.cases import Role
 
 ROLES = st.sampled_from(["server", "client"])
 
@@ -71,3 +74,33 @@ def test_a_testee_that_breaks_an_invariant_is_caught() -> None:
     assert len(smallest.steps) <= 2, smallest
     assert run_in_memory(smallest, "server", _silent).verdict == "FAILED"
     assert run_in_memory(smallest, "server").verdict == "OK"
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        Frame(CLOSE, b"", fin=False),
+        Frame(CLOSE, b"\x03\xe8", rsv=4),
+        Frame(CLOSE, b"\x03\xe8", wrong_mask=True),
+        Frame(CLOSE, b"\x00"),
+        Frame(CLOSE, b"\x03\xe7"),
+    ],
+    ids=["no-fin", "rsv", "wrong-mask", "1-byte-payload", "code-999"],
+)
+@pytest.mark.parametrize("role", ["server", "client"])
+def test_a_script_ending_in_a_broken_close_expects_the_close_rfc_6455_requires(
+    frame: Frame, role: Role
+) -> None:
+    # CI once drew an empty text message, then a close frame without FIN: the script
+    # expected the testee to answer a close, but a fragmented control frame is a framing
+    # error the testee fails the connection on (RFC 6455 §5.5).
+    case = Case(
+        "property",
+        "an empty text message, then a broken close frame",
+        "the echo, then the close RFC 6455 requires",
+        (Send((Frame(TEXT, b""),)), Send((frame,))),
+        ok=(Received("text", b""),),
+        close=_broken_end(frame, 1002),
+    )
+    result = run_in_memory(case, role)
+    assert result.verdict == "OK", (result.behaviour_reason, result.close_reason)

@@ -40,7 +40,7 @@ from .cases import (
     WaitFor,
     rank,
 )
-from .wire import CLOSE, PING, PONG, Frame, encode, split_frames
+from .wire import CLOSE, PING, PONG, Frame, encode, split_frames, starts_closing
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -653,7 +653,7 @@ class CaseRun:
             parts = [_payload_part(step.frames[0], parts[0], *step.part)]
             start, stop = step.part
             self._note(f"out payload[{start}:{'' if stop is None else stop}] of the next frame")
-        if any(_starts_closing(frame) for frame in step.frames):
+        if any(starts_closing(frame) for frame in step.frames):
             self._closing_sent = True
             if self._closed_by_me is None:
                 self._closed_by_me = True
@@ -748,16 +748,6 @@ class CaseRun:
                 "(RFC 6455 §7.1.1)"
             )
         return "OK", f"closed with code {code}" + (" cleanly" if expected.require_clean else "")
-
-
-def _starts_closing(frame: Frame) -> bool:
-    """Whether sending ``frame`` starts the closing handshake (Autobahn's ``closedByMe``).
-
-    A close frame with reserved bits set, without FIN or masked the wrong way
-    is a framing error the testee must fail the connection on (RFC 6455 §5.2,
-    §5.5, §5.3), not a close it answers: the testee starts the closing.
-    """
-    return frame.opcode == CLOSE and frame.fin and not frame.rsv and not frame.wrong_mask
 
 
 def _fill_request(request: bytes, uri: WebSocketURI | None) -> bytes:

@@ -33,7 +33,7 @@ from . import cases as _cases
 from . import wire as _wire
 from .cases import NORMAL_CLOSE, Case, ExpectedClose, Received, Send, Step, Sync, fails
 from .strategies import fragmentations, invalid_frames, messages
-from .wire import CLOSE, PING, TEXT
+from .wire import PING, TEXT, Frame, starts_closing
 
 if TYPE_CHECKING:
     from .engine import CaseResult
@@ -61,6 +61,17 @@ def _message(draw: st.DrawFn, max_size: int) -> _Message:
     return _Message(steps, expected)
 
 
+def _broken_end(frame: Frame, code: int) -> ExpectedClose:
+    """How a script that ends with the broken ``frame`` must close.
+
+    A close frame with a bad payload starts the closing handshake: the testee
+    answers it with ``code`` (Autobahn 7.3.2, 7.9.x). A badly framed close frame
+    (no FIN, reserved bits, the wrong mask) or any other broken frame, the
+    testee fails the connection with ``code``.
+    """
+    return ExpectedClose(True, (code,), False) if starts_closing(frame) else fails(code)
+
+
 @st.composite
 def _echo_script(draw: st.DrawFn, max_messages: int, max_size: int, broken: bool) -> Case:
     steps: list[Step] = []
@@ -72,9 +83,7 @@ def _echo_script(draw: st.DrawFn, max_messages: int, max_size: int, broken: bool
     if broken and draw(st.booleans()):
         frame, code = draw(invalid_frames(max_size=max_size))
         steps.append(Send((frame,), draw(_CHOPS)))
-        # A broken close frame starts the closing handshake: the testee answers it with
-        # the code (Autobahn 7.3.2, 7.9.x); any other broken frame, the testee fails.
-        close = ExpectedClose(True, (code,), False) if frame.opcode == CLOSE else fails(code)
+        close = _broken_end(frame, code)
     return Case(
         "property",
         "a script hypothesis drew: messages in fragments, pings, chops and pauses",

@@ -32,6 +32,7 @@ __all__ = [
     "ping",
     "pong",
     "split_frames",
+    "starts_closing",
     "text",
 ]
 
@@ -197,3 +198,13 @@ def split_frames(
         pos = start + header.length
     del buffer[:pos]
     return frames
+
+
+def starts_closing(frame: Frame) -> bool:
+    """Whether sending ``frame`` starts the closing handshake (Autobahn's ``closedByMe``).
+
+    A close frame with reserved bits set, without FIN or masked the wrong way
+    is a framing error the testee must fail the connection on (RFC 6455 §5.2,
+    §5.5, §5.3), not a close it answers: the testee starts the closing.
+    """
+    return frame.opcode == CLOSE and frame.fin and not frame.rsv and not frame.wrong_mask
