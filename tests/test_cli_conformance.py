@@ -22,8 +22,8 @@ from runner_helpers import (
 )
 
 import wsproto_core.testing.catalogue as catalogue_package
-from wsproto_core.testing import properties
 from wsproto_core.__main__ import main
+from wsproto_core.testing import properties
 from wsproto_core.testing.cases import Case, Send, received_text
 from wsproto_core.testing.wire import text
 

@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from wsproto_core import ServerConnection
-from wsproto_core.testing.memory import run_in_memory
 from wsproto_core.testing.cases import Case, Received, Send
+from wsproto_core.testing.memory import run_in_memory
 from wsproto_core.testing.properties import _broken_end, _namespace, echo_scripts, source
 from wsproto_core.testing.wire import CLOSE, TEXT, Frame
 
