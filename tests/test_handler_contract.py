@@ -977,6 +977,11 @@ SMALL_BUFFER = 64 * 1024
 KEEPALIVE = {"ping_interval": 0.3, "ping_timeout": 0.3, "close_timeout": 0.5}
 """Tests of the end: a client that never reads never answers a ping either."""
 
+GIVE_UP = 60.0
+"""How long those tests wait for the server to give up on such a client: about a
+second normally (interval, timeout, close timeout), several on a loaded machine; the
+wait ends as soon as it does, so this is only the bound of a server that never does."""
+
 
 class Echo(Recorder):
     """Echoes without keeping the messages (a flood of them would fill the test's memory)."""
@@ -1016,7 +1021,7 @@ def test_an_echo_flood_from_a_client_that_never_reads_is_cut(
     request = client_frame(0x2, b"x" * MiB)
     sock, _ = open_raw(server.port, receive_buffer=SMALL_BUFFER)
     flood(sock, request, 64 * MiB, stop=lambda: bool(echo.disconnects))
-    ended = wait_until(lambda: echo.disconnects, timeout=6)
+    ended = wait_until(lambda: echo.disconnects, timeout=GIVE_UP)
     _, ending = read_until_end(sock, timeout=WAIT if ended else 1)
     sock.close()
     assert ended, "the server still holds the connection"
@@ -1134,7 +1139,7 @@ def test_a_handler_sending_to_a_client_that_never_reads_ends(
     sender = RecordingSender()
     server = start_server(sender, **KEEPALIVE)
     sock, _ = open_raw(server.port, receive_buffer=SMALL_BUFFER)
-    ended = wait_until(lambda: sender.disconnects, timeout=6)
+    ended = wait_until(lambda: sender.disconnects, timeout=GIVE_UP)
     sent = sender.sent
     _, ending = read_until_end(sock, timeout=WAIT if ended else 1)
     sock.close()
