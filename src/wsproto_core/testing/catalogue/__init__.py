@@ -78,7 +78,7 @@ _GROUPS = (rules, deflate, handshake, legacy)
 
 
 def catalogue(options: CatalogueOptions | None = None) -> list[Case]:
-    """Every case, in Autobahn's order, then the limits, rules, deflate, handshake and legacy groups."""
+    """Every case: Autobahn's, in its order, then the limits, rules, deflate, handshake, legacy."""
     options = options or CatalogueOptions()
     cases = [case for module in (*_MODULES, *_GROUPS) for case in module.cases(options)]
     numbered = sorted((c for c in cases if c.family.isdigit()), key=lambda c: c.sort_key())

@@ -265,4 +265,3 @@ def cases(options: CatalogueOptions) -> Iterator[Case]:
     found = [*_valid(), *_misplaced_bits(), *_bad_data()]
     for number, case in enumerate(found, 1):
         yield dataclasses.replace(case, id=f"deflate.{number}")
-

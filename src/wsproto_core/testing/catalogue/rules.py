@@ -501,9 +501,7 @@ def _close_frames() -> Iterator[Case]:
     """§5.5.1: a close frame's reason is UTF-8; §7.4: which codes may travel."""
 
     def sends(description: str, expectation: str, frame: Frame, expected: ExpectedClose) -> Case:
-        return Case(
-            "rules", description, expectation, (Send((frame,)),), ok=(), close=expected
-        )
+        return Case("rules", description, expectation, (Send((frame,)),), ok=(), close=expected)
 
     yield sends(
         "Send a close frame with code 1000 and a reason of one octet, CE: a 2-octet "
@@ -530,7 +528,7 @@ def _close_frames() -> Iterator[Case]:
         )
     yield sends(
         "Send close with close code 1015 (TLS handshake failure).",
-        "Clean close with protocol error code or drop TCP: RFC 6455 §7.4.1, 1015 \"MUST NOT "
+        'Clean close with protocol error code or drop TCP: RFC 6455 §7.4.1, 1015 "MUST NOT '
         'be set as a status code in a Close control frame by an endpoint".',
         close(1015),
         refuse(1002),

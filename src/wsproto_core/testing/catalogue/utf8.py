@@ -308,9 +308,7 @@ def _parts_description(parts: tuple[bytes, bytes, bytes]) -> str:
     return " ".join(f"PART{n} = {part.hex()}" for n, part in enumerate(parts, 1))
 
 
-def fail_fast_in_frames(
-    case_id: str, intro: str, payload: bytes, cut: tuple[int, int]
-) -> Case:
+def fail_fast_in_frames(case_id: str, intro: str, payload: bytes, cut: tuple[int, int]) -> Case:
     """6.4.1, 6.4.2: the message ``payload`` in three frames cut at ``cut``, a probe after two."""
     a, b = cut
     parts = (payload[:a], payload[a:b], payload[b:])
