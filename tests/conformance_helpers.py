@@ -5,6 +5,12 @@ queues are parsed here, without :mod:`wsproto_core.frames`: an audit that used
 the code under test to build its inputs and read its outputs could not catch
 that code's bugs. UTF-8 is judged here by the table of RFC 3629 §4, not by
 Python's decoder, which the core itself relies on.
+
+A :class:`Case` (a :class:`Staged` one: checked after every read) drives a
+connection of each role with such frames and asserts the strict outcome, what
+only shows in memory: the events in order, every frame queued, the state and
+``should_close_transport`` (what the wire shows is judged by the conformance
+kit's catalogue, ``test_conformance_kit``).
 """
 
 from __future__ import annotations
@@ -21,7 +27,10 @@ from wsproto_core import ClientConnection, ConnectionState, ServerConnection
 from wsproto_core.events import BytesMessage, Close, Event, TextMessage
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterable, Sequence
+
+    from _pytest.mark.structures import ParameterSet
+    from deflate_cases import Negotiation
 
     from wsproto_core.versions import ProtocolVersion
 
@@ -400,3 +409,177 @@ def utf8_error_index(data: bytes) -> int | None:
                 return i + k
         i += count + 1
     return None
+
+
+# -- cases: what the peer sends, and everything that must follow ---------------------------------
+
+
+@dataclass(frozen=True)
+class Case:
+    """One case: what the peer sends and everything that must follow, in memory.
+
+    Attributes:
+        id: The Autobahn case number, or the family and what the case adds.
+        frames: The frames the peer sends.
+        events: The events expected, in order (:class:`Fail` for the connection's own failure).
+        sent: The frames the connection must have queued, in order.
+        chop: How the peer's bytes arrive.
+        version: The protocol version spoken.
+        max_message_size: The limit given to the connection under test.
+        close_first: A close (code, reason) the connection under test starts
+            before the peer's frames arrive; its frame is checked and drained.
+        state: The state expected at the end, when it does not follow from the
+            last event (see ``check_outcome``).
+        echo: The application echoes every message while the events loop is on it
+            (see ``feed``); ``sent`` then holds the echoes too.
+        deflate: The handshake negotiates permessage-deflate with this offer and answer
+            (see ``deflate_cases.open_deflate``); ``None``: no extension offered.
+    """
+
+    id: str
+    frames: tuple[Frame, ...]
+    events: tuple[Expected, ...]
+    sent: tuple[ExpectedFrame, ...] = ()
+    chop: Chop = "one"
+    version: ProtocolVersion = 13
+    max_message_size: int | None = 32 * 2**20
+    close_first: tuple[int, str] | None = None
+    state: ConnectionState | None = None
+    echo: bool = False
+    deflate: Negotiation | None = None
+
+
+def case(
+    id: str,
+    frames: Sequence[Frame],
+    events: Sequence[Expected],
+    sent: Sequence[ExpectedFrame] = (),
+    *,
+    chop: Chop = "one",
+    version: ProtocolVersion = 13,
+    max_message_size: int | None = 32 * 2**20,
+    close_first: tuple[int, str] | None = None,
+    state: ConnectionState | None = None,
+    echo: bool = False,
+    deflate: Negotiation | None = None,
+) -> Case:
+    """Build a :class:`Case` from lists."""
+    return Case(
+        id,
+        tuple(frames),
+        tuple(events),
+        tuple(sent),
+        chop,
+        version,
+        max_message_size,
+        close_first,
+        state,
+        echo,
+        deflate,
+    )
+
+
+def failed(code: int, *before: Expected) -> tuple[tuple[Expected, ...], tuple[ExpectedFrame]]:
+    """The events and frames sent of a case that fails with ``code`` after the events ``before``."""
+    return (*before, Fail(code)), (Fail(code),)
+
+
+def params(items: Iterable[tuple[str, object]]) -> list[ParameterSet]:
+    """One ``pytest.param`` per item and role, id ``<id>-<role>``."""
+    return [pytest.param(item, role, id=f"{id}-{role}") for id, item in items for role in ROLES]
+
+
+def case_params(cases: Iterable[Case]) -> list[ParameterSet]:
+    """The parameters of a family of :class:`Case`."""
+    return params((c.id, c) for c in cases)
+
+
+def _open(
+    role: Role, version: ProtocolVersion, max_message_size: int | None, deflate: Negotiation | None
+) -> ServerConnection | ClientConnection:
+    if deflate is not None:
+        from deflate_cases import open_deflate  # it builds on this module's frames
+
+        return open_deflate(role, deflate, max_message_size)[0]
+    return open_role(role, version, max_message_size=max_message_size)
+
+
+def run_case(item: Case, role: Role) -> None:
+    """Drive a connection in ``role`` through ``item`` and assert its whole outcome."""
+    conn = _open(role, item.version, item.max_message_size, item.deflate)
+    if item.close_first is not None:
+        code, reason = item.close_first
+        conn.close(code, reason)
+        assert parse_sent(role, conn.data_to_send()) == [close(code, reason.encode())]
+        assert conn.state is ConnectionState.CLOSING
+    events = feed(conn, chop(peer_frames(role, item.frames), item.chop), echo=item.echo)
+    check_outcome(role, conn, events, item.events, item.sent, state=item.state)
+
+
+@dataclass(frozen=True)
+class Staged:
+    """A case checked after every read, for what must happen *at once*.
+
+    Attributes:
+        id: The Autobahn case number, or the family and what the case adds.
+        frames: The frames the peer sends.
+        cuts: ``"frame"`` for one read per frame, or payload byte numbers: each read
+            ends right before that payload byte (see ``cut_before_payload_bytes``).
+        stages: For each read, the events and the frames queued it must produce.
+        max_message_size: The limit given to the connection under test.
+        deflate: The offer and answer of permessage-deflate (see :class:`Case`).
+    """
+
+    id: str
+    frames: tuple[Frame, ...]
+    cuts: tuple[int, ...] | Literal["frame"]
+    stages: tuple[tuple[tuple[Expected, ...], tuple[ExpectedFrame, ...]], ...]
+    max_message_size: int | None = 32 * 2**20
+    deflate: Negotiation | None = None
+
+
+def staged(
+    id: str,
+    frames: Sequence[Frame],
+    cuts: Sequence[int] | Literal["frame"],
+    *stages: tuple[Sequence[Expected], Sequence[ExpectedFrame]],
+    max_message_size: int | None = 32 * 2**20,
+    deflate: Negotiation | None = None,
+) -> Staged:
+    """Build a :class:`Staged` case from lists."""
+    return Staged(
+        id,
+        tuple(frames),
+        "frame" if cuts == "frame" else tuple(cuts),
+        tuple((tuple(events), tuple(sent)) for events, sent in stages),
+        max_message_size,
+        deflate,
+    )
+
+
+NOTHING: tuple[Sequence[Expected], Sequence[ExpectedFrame]] = ((), ())
+"""A stage after which nothing has happened yet."""
+
+
+def staged_params(cases: Iterable[Staged]) -> list[ParameterSet]:
+    """The parameters of a family of :class:`Staged` cases."""
+    return params((c.id, c) for c in cases)
+
+
+def run_staged(item: Staged, role: Role) -> None:
+    """Feed ``item`` read by read, asserting each stage's events and frames, then the state."""
+    conn = _open(role, 13, item.max_message_size, item.deflate)
+    if item.cuts == "frame":
+        reads = peer_frames(role, item.frames)
+    else:
+        reads = cut_before_payload_bytes(role, item.frames, item.cuts)
+    assert len(reads) == len(item.stages)
+    all_events: list[Expected] = []
+    for number, (data, (events, sent)) in enumerate(zip(reads, item.stages, strict=True), 1):
+        got = feed(conn, [data])
+        reason = failure_reason(got)
+        expect(f"events after read {number}", got, resolve_events(events, reason))
+        queued = parse_sent(role, conn.data_to_send())
+        expect(f"frames queued after read {number}", queued, resolve_frames(sent, reason))
+        all_events.extend(events)
+    check_end(role, conn, all_events)

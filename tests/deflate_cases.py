@@ -1,12 +1,9 @@
-"""permessage-deflate for the conformance cases: Autobahn's 12.x and 13.x, and an independent peer.
+"""permessage-deflate for the in-memory conformance cases: Autobahn's agreements, a peer's zlib.
 
-Autobahn|Testsuite's compression families echo messages cut from five test files
-(12.1 to 12.5, with the default offer) and from one of them under seven offers
-and answers (13.1 to 13.7), each at the same 18 message sizes and auto-fragment
-sizes (:data:`MSG_SIZES`). The files themselves (Goethe's Faust, the Lena
-picture, a PDF paper, JSON and HTML dumps) are not shipped here: each is stood in
-for by a payload of the same kind and size generated from a fixed seed
-(:data:`CORPORA`).
+Autobahn|Testsuite's family 13 echoes messages under seven offers and answers
+(13.1 to 13.7, :data:`NEGOTIATIONS`; 12.x under the first). The conformance
+kit plays those families on the wire; ``test_permessage_deflate`` plays the
+agreements in memory against this peer.
 
 The peer is independent of the code under test: its handshake is written by
 hand (the request of Autobahn's client, the response of Autobahn's server), its
@@ -19,15 +16,9 @@ messages are compressed, and the connection's are decompressed, by Python's
 from __future__ import annotations
 
 import base64
-import functools
 import hashlib
-import json
-import math
-import random
-import struct
 import zlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from conformance_helpers import CONTINUATION, Frame, Role, expect
 
@@ -39,239 +30,11 @@ from wsproto_core.extensions import (
     ServerPerMessageDeflateFactory,
 )
 
-if TYPE_CHECKING:
-    from collections.abc import Iterator
-
 TAIL = b"\x00\x00\xff\xff"
 """The end of a ``Z_SYNC_FLUSH``, removed from every compressed message (RFC 7692 §7.2.1)."""
 
 RSV1 = 4
 """RSV1 numbered as Autobahn (and :class:`~conformance_helpers.Frame`) do."""
-
-# -- the message sizes ----------------------------------------------------------------------------
-
-MSG_SIZES: tuple[tuple[int, int], ...] = (
-    *((size, 0) for size in (16, 64, 256, 1024, 4096, 8192, 16384, 32768, 65536, 131072)),
-    *((size, 256) for size in (8192, 16384, 32768, 65536, 131072)),
-    (131072, 1024),
-    (131072, 4096),
-    (131072, 32768),
-)
-"""Autobahn's (message size, auto-fragment size) of cases ``x.y.1`` to ``x.y.18``; an
-auto-fragment size cuts the compressed message into frames of that many bytes (0: one frame)."""
-
-
-def message_count(size: int) -> int:
-    """How many messages a case echoes each way: fewer than Autobahn's 1000, for time.
-
-    16 messages up to 4 KiB, then 64 KiB worth of messages, never fewer than 3:
-    echoes go whole and in fragments by turns, so with 3 the compressor's context
-    has carried over from a whole message into a fragmented one and back.
-    """
-    return max(3, min(16, 65536 // size))
-
-
-# -- the payloads ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Corpus:
-    """A stand-in for one of Autobahn's test files.
-
-    Attributes:
-        family: The 12.x family that uses it.
-        description: Autobahn's description of the file it stands in for.
-        size: That file's size, which the stand-in has too.
-        binary: Sent as binary messages (else as text; text stand-ins are ASCII, so
-            any slice of them is UTF-8, as Autobahn's JSON and HTML files are).
-    """
-
-    family: str
-    description: str
-    size: int
-    binary: bool
-
-    @property
-    def data(self) -> bytes:
-        """The payload (made once, from a fixed seed)."""
-        return _generate(self.family)
-
-
-CORPORA: tuple[Corpus, ...] = (
-    Corpus("12.1", "Large JSON data file", 194056, binary=False),
-    Corpus("12.2", "Lena Picture, Bitmap 512x512 bw", 263222, binary=True),
-    Corpus("12.3", "Human readable text, Goethe's Faust I (German)", 222218, binary=True),
-    Corpus("12.4", "Large HTML file", 263527, binary=False),
-    Corpus("12.5", "A larger PDF", 1042328, binary=True),
-)
-JSON_CORPUS = CORPORA[0]
-"""The payload of every 13.x case."""
-
-_SYLLABLES = ("ka", "lo", "mi", "ren", "tas", "vo", "quin", "bel", "dor", "sa", "ne", "ith")
-_WORDS_DE = (
-    "Nacht", "Geist", "Herz", "Welt", "Mädchen", "Blüte", "Träume", "schön", "Größe", "über",
-    "wärmt", "Himmel", "Erde", "Licht", "Schatten", "Seele", "ewig", "fühlt", "müde", "Stunde",
-    "Tür", "Glück", "Zweifel", "Wissen", "strebt", "irrt", "Mensch", "lang", "süß", "Flügel",
-    "hören", "Lüfte", "Flamme", "der", "die", "das", "und", "ich", "nicht", "mit", "zu", "ein",
-)  # fmt: skip
-
-
-def _name(rng: random.Random) -> str:
-    return "".join(rng.choice(_SYLLABLES) for _ in range(rng.randint(2, 4))).capitalize()
-
-
-def _json(rng: random.Random, size: int) -> bytes:
-    records: list[object] = []
-    length = 0
-    while length < size:
-        first, last = _name(rng), _name(rng)
-        record = {
-            "id": len(records),
-            "guid": f"{rng.getrandbits(128):032x}",
-            "isActive": rng.random() < 0.5,
-            "balance": f"${rng.randint(1000, 99999) / 100:,.2f}",
-            "age": rng.randint(18, 90),
-            "name": f"{first} {last}",
-            "email": f"{first.lower()}.{last.lower()}@example.com",
-            "about": " ".join(rng.choice(_WORDS_DE) for _ in range(rng.randint(8, 30))),
-            "latitude": round(rng.uniform(-90, 90), 6),
-            "longitude": round(rng.uniform(-180, 180), 6),
-            "tags": [_name(rng).lower() for _ in range(rng.randint(1, 6))],
-            "friends": [{"id": i, "name": _name(rng)} for i in range(rng.randint(0, 3))],
-        }
-        records.append(record)
-        length += len(json.dumps(record, indent=2)) + 4
-    text = json.dumps(records, indent=2)  # ensure_ascii: "ä" travels as "\u00e4"
-    return text[:size].encode("ascii")
-
-
-def _bitmap(rng: random.Random, size: int) -> bytes:
-    # A 512x512 8-bit grayscale BMP: file header, info header, palette, then the rows.
-    side = 512
-    header = b"BM" + struct.pack("<IHHI", size, 0, 0, 14 + 40 + 1024)
-    info = struct.pack("<IiiHHIIiiII", 40, side, side, 1, 8, 0, side * side, 2835, 2835, 256, 256)
-    palette = b"".join(bytes((v, v, v, 0)) for v in range(256))
-    across = [int(50 * math.sin(x / 23) + 20 * math.sin(x / 5.3)) for x in range(side)]
-    down = [int(60 * math.cos(y / 31)) + 128 for y in range(side)]
-    noise = rng.randbytes(side * side)
-    rows = []
-    for y in range(side):
-        row_noise = noise[y * side : (y + 1) * side]
-        base = down[y]
-        rows.append(
-            bytes(
-                min(255, max(0, base + a + (n & 15) - 8))
-                for a, n in zip(across, row_noise, strict=True)
-            )
-        )
-    data = header + info + palette + b"".join(rows)
-    assert len(data) == size
-    return data
-
-
-def _verse(rng: random.Random, size: int) -> bytes:
-    speakers = ("DER WANDRER.", "DIE STIMME.", "CHOR.", "DER ALTE.")
-    lines: list[str] = []
-    length = 0
-    while length < size:
-        if rng.random() < 0.1:
-            line = "\n" + rng.choice(speakers)
-        else:
-            words = [rng.choice(_WORDS_DE) for _ in range(rng.randint(4, 9))]
-            line = " ".join(words).capitalize() + rng.choice((",", ".", "!", "?", ";", ""))
-        lines.append(line)
-        length += len(line.encode()) + 1
-    return "\n".join(lines).encode()[:size]  # may end inside a character: sent as binary
-
-
-def _html(rng: random.Random, size: int) -> bytes:
-    parts = [
-        '<!DOCTYPE html>\n<html>\n<head>\n<meta charset="utf-8">\n<title>Index</title>\n'
-        "<style>.item { margin: 0 1em; } td { padding: 2px; }</style>\n</head>\n<body>\n"
-    ]
-    length = len(parts[0])
-    n = 0
-    while length < size:
-        words = " ".join(rng.choice(_WORDS_DE) for _ in range(rng.randint(10, 40)))
-        words = words.replace("ä", "&auml;").replace("ö", "&ouml;").replace("ü", "&uuml;")
-        words = words.replace("ß", "&szlig;").replace("Ä", "&Auml;").replace("Ü", "&Uuml;")
-        links = "".join(
-            f'  <li><a href="/item/{rng.randint(0, 9999)}">{_name(rng)}</a></li>\n'
-            for _ in range(rng.randint(1, 5))
-        )
-        cells = "".join(f"<td>{rng.randint(0, 10**6)}</td>" for _ in range(rng.randint(2, 6)))
-        part = (
-            f'<div class="item" id="item-{n}">\n<h2>{_name(rng)} {_name(rng)}</h2>\n'
-            f"<p>{words}</p>\n<ul>\n{links}</ul>\n<table><tr>{cells}</tr></table>\n</div>\n"
-        )
-        parts.append(part)
-        length += len(part)
-        n += 1
-    return "".join(parts)[:size].encode("ascii")
-
-
-def _pdf(rng: random.Random, size: int) -> bytes:
-    # Mostly already-compressed streams (incompressible), some page and text objects.
-    parts = [b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n"]
-    length = len(parts[0])
-    n = 1
-    while length < size:
-        if n % 5 == 0:
-            body = "".join(
-                f"BT /F1 {rng.randint(8, 14)} Tf {rng.randint(50, 500)} {rng.randint(50, 750)} Td "
-                f"({' '.join(rng.choice(_WORDS_DE) for _ in range(6))}) Tj ET\n"
-                for _ in range(rng.randint(20, 60))
-            ).encode()
-            part = b"%d 0 obj\n<< /Length %d >>\nstream\n%s\nendstream\nendobj\n" % (
-                n,
-                len(body),
-                body,
-            )
-        elif n % 5 == 1:
-            part = (
-                b"%d 0 obj\n<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
-                b"/Contents %d 0 R /Resources << /Font << /F1 4 0 R >> >> >>\nendobj\n" % (n, n + 4)
-            )
-        else:
-            stream = rng.randbytes(rng.randint(2000, 30000))
-            part = b"%d 0 obj\n<< /Length %d /Filter /FlateDecode >>\nstream\n%s\nendstream\n" % (
-                n,
-                len(stream),
-                stream,
-            )
-            part += b"endobj\n"
-        parts.append(part)
-        length += len(part)
-        n += 1
-    return b"".join(parts)[:size]
-
-
-@functools.cache
-def _generate(family: str) -> bytes:
-    [corpus] = [c for c in CORPORA if c.family == family]
-    make = {"12.1": _json, "12.2": _bitmap, "12.3": _verse, "12.4": _html, "12.5": _pdf}[family]
-    data = make(random.Random(f"autobahn {family}"), corpus.size)
-    assert len(data) == corpus.size
-    return data
-
-
-def messages(data: bytes, size: int, count: int) -> Iterator[bytes]:
-    """``count`` messages of ``size`` bytes, cut one after the other from ``data`` read as a ring.
-
-    As Autobahn does: each message starts where the one before ended.
-    """
-    start = 0
-    for _ in range(count):
-        end = start + size
-        doubled = data + data if end > len(data) else data
-        yield doubled[start:end]
-        start = end % len(data)
-
-
-def digest(data: bytes) -> tuple[int, str]:
-    """A short stand-in for ``data`` in a failure report: its length and SHA-1 (as Autobahn's)."""
-    return len(data), hashlib.sha1(data).hexdigest()
-
 
 # -- what the handshake agrees --------------------------------------------------------------------
 

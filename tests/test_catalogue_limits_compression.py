@@ -60,7 +60,7 @@ def test_the_families_have_autobahns_case_counts() -> None:
     assert families.count("12") == 5 * 18
     assert families.count("13") == 7 * 18
     assert [c.id for c in _CATALOGUE if c.family == "limits"] == [
-        f"limits.{n}" for n in range(1, 7)
+        f"limits.{n}" for n in range(1, 17)
     ]
 
 
@@ -155,6 +155,35 @@ def test_a_testee_counting_the_limit_per_connection_fails_limits_6(role: Role) -
     )
 
 
+@pytest.mark.parametrize("role", _ROLES)
+@pytest.mark.parametrize("case_id", ["limits.7", "limits.9", "limits.13", "limits.14", "limits.16"])
+def test_a_testee_with_a_larger_limit_fails_the_cases_over_the_limit(
+    case_id: str, role: Role
+) -> None:
+    # limits.9: a testee counting characters would pass it as this one does, its 2049
+    # characters under the limit; limits.13 to 16: the limit on the message inflated.
+    result = _run(case_id, role, max_message_size=2 * LIMIT)
+    assert result.verdict == "FAILED"
+    assert len(result.received) == 1  # it echoed the message it should have refused
+
+
+@pytest.mark.parametrize("role", _ROLES)
+def test_a_testee_without_a_limit_inflates_the_bomb_and_fails_limits_15(role: Role) -> None:
+    result = _run("limits.15", role, max_message_size=None)
+    assert result.verdict == "FAILED"
+    assert [len(r.data) for r in result.received] == [2**20]
+
+
+@pytest.mark.parametrize("role", _ROLES)
+@pytest.mark.parametrize("case_id", ["limits.8", "limits.10", "limits.11", "limits.12"])
+def test_a_testee_with_a_smaller_limit_fails_the_cases_at_the_limit(
+    case_id: str, role: Role
+) -> None:
+    result = _run(case_id, role, max_message_size=LIMIT - 1)
+    assert result.behaviour == "FAILED"
+    assert result.testee_close is not None and result.testee_close[0] == 1009
+
+
 class _LossyServer(ServerConnection):
     """An echo server that drops the last character of every text message it sends."""
 
@@ -181,7 +210,9 @@ def _without_deflate(case: Case, role: Role) -> ServerConnection | ClientConnect
 
 
 @pytest.mark.parametrize("role", _ROLES)
-@pytest.mark.parametrize("case_id", ["12.1.1", "12.5.18", "13.7.1"])
+@pytest.mark.parametrize(
+    "case_id", ["12.1.1", "12.5.18", "13.7.1", "deflate.1", "deflate.31", "limits.12"]
+)
 def test_a_testee_without_deflate_is_unimplemented(case_id: str, role: Role) -> None:
     result = _run(case_id, role, connection=_without_deflate)
     assert result.behaviour == "UNIMPLEMENTED"
@@ -301,7 +332,7 @@ def test_a_testee_answering_101_to_everything_fails_exactly_the_broken_requests(
     }
     refused = {case.id for case in _handshake_cases() if 101 not in case.statuses}
     assert failed == refused
-    assert len(refused) == 13
+    assert len(refused) == 24
 
 
 def test_a_426_without_version_header_is_still_judged_by_status_only() -> None:

@@ -141,7 +141,7 @@ def _late_testee(case: Case, role: Role) -> ServerConnection | ClientConnection:
 
 
 @pytest.mark.parametrize("role", ROLES)
-@pytest.mark.parametrize("case_id", ["6.4.1", "6.4.2", "6.4.3", "6.4.4"])
+@pytest.mark.parametrize("case_id", ["6.4.1", "6.4.2", "6.4.3", "6.4.4", "rules.103"])
 def test_failing_invalid_utf8_only_at_the_end_is_non_strict(case_id: str, role: Role) -> None:
     result = run_in_memory(_case(case_id), role, connection=_late_testee)
     assert (result.behaviour, result.close_behaviour) == ("NON-STRICT", "OK")

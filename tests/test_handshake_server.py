@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import itertools
+from typing import TYPE_CHECKING
 
 import h11
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from wsproto_core import ConnectionState, ServerConnection
 from wsproto_core.errors import HandshakeError, InvalidState
-from wsproto_core.events import HTTPRequest, Request
+from wsproto_core.events import HandshakeFailed, HTTPRequest, Request
 from wsproto_core.extensions.base import Extension, ExtensionParams, ServerExtensionFactory
 from wsproto_core.handshake.http import HandshakeArgumentError
 from wsproto_core.handshake.server import ServerHandshake
+
+if TYPE_CHECKING:
+    from wsproto_core.events import Event
+    from wsproto_core.versions import ProtocolVersion
 
 KEY = "dGhlIHNhbXBsZSBub25jZQ=="
 ACCEPT = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
@@ -952,3 +958,145 @@ def test_receive_request_leaves_the_handshake_able_to_refuse() -> None:
     assert handshake.refuse(info.value).startswith(
         b"HTTP/1.1 405 Method Not Allowed\r\nAllow: GET\r\n"
     )
+
+
+# -- a ServerConnection's handshake, as the wire and the application see it ----------------------
+#
+# The conformance kit's handshake group judges the status line of a refusal; these check the
+# rest, on a ServerConnection: the response byte for byte, however the request arrives; the
+# refusals' headers, the HandshakeFailed event, the state and should_close_transport.
+
+_RFC_REQUEST = (
+    b"GET /chat HTTP/1.1\r\n"
+    b"Host: server.example.com\r\n"
+    b"Upgrade: websocket\r\n"
+    b"Connection: Upgrade\r\n"
+    b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+    b"Origin: http://example.com\r\n"
+    b"Sec-WebSocket-Protocol: chat, superchat\r\n"
+    b"Sec-WebSocket-Version: 13\r\n"
+    b"\r\n"
+)
+_RFC_RESPONSE = (
+    b"HTTP/1.1 101 Switching Protocols\r\n"
+    b"Upgrade: websocket\r\n"
+    b"Connection: Upgrade\r\n"
+    b"Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"
+    b"Sec-WebSocket-Protocol: chat\r\n"
+    b"\r\n"
+)
+
+
+def _reads(data: bytes, how: str, head: int) -> list[bytes]:
+    if how == "one":
+        return [data]
+    if how == "octet":
+        return [data[i : i + 1] for i in range(len(data))]
+    return [data[:head], data[head:]]  # "body-later": the head, then what follows it
+
+
+def _fed(server: ServerConnection, reads: list[bytes]) -> list[Event]:
+    events: list[Event] = []
+    for data in reads:
+        if data:
+            server.receive_data(data)
+            events.extend(server.events())
+    return events
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "head", "subprotocols", "response", "version"),
+    [
+        pytest.param(
+            _RFC_REQUEST, len(_RFC_REQUEST), ["chat"], _RFC_RESPONSE, 13, id="rfc6455-1.3"
+        ),
+        pytest.param(
+            HIXIE76_REQUEST + KEY3,
+            len(HIXIE76_REQUEST),
+            ["sample"],
+            HIXIE76_RESPONSE,
+            "hixie-76",
+            id="hixie76-1.2",
+        ),
+    ],
+)
+@pytest.mark.parametrize("how", ["one", "octet", "body-later"])
+def test_connection_answers_the_spec_example_byte_for_byte(
+    request_bytes: bytes,
+    head: int,
+    subprotocols: list[str],
+    response: bytes,
+    version: ProtocolVersion,
+    how: str,
+) -> None:
+    server = ServerConnection(subprotocols=subprotocols)
+    [request] = _fed(server, _reads(request_bytes, how, head))
+    assert isinstance(request, Request)
+    assert request.version == version
+    assert server.data_to_send() == b""
+    server.accept()
+    assert server.data_to_send() == response
+    assert list(server.events()) == []
+    assert server.state is ConnectionState.OPEN
+    assert not server.should_close_transport
+
+
+def _upgrade_request(method: bytes = b"GET", version: bytes | None = b"13") -> bytes:
+    lines = [
+        method + b" /chat HTTP/1.1",
+        b"Host: server.example.com",
+        b"Upgrade: websocket",
+        b"Connection: Upgrade",
+        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+    ]
+    if version is not None:
+        lines.append(b"Sec-WebSocket-Version: " + version)
+    return b"\r\n".join(lines) + b"\r\n\r\n"
+
+
+_REFUSALS_426 = {
+    **{
+        f"version-{v.decode().replace(', ', '-')}": _upgrade_request(version=v)
+        for v in (b"12", b"14", b"0", b"6", b"9", b"13, 8", b"abc")
+    },
+    "version-missing": _upgrade_request(version=None),
+    "plain-get": b"GET /chat HTTP/1.1\r\nHost: server.example.com\r\n\r\n",
+}
+_REFUSALS_405 = {
+    f"method-{m.decode().lower()}": _upgrade_request(method=m)
+    for m in (b"POST", b"PUT", b"DELETE", b"HEAD", b"OPTIONS")
+}
+
+
+def _connection_refuses(request_bytes: bytes, status: int) -> tuple[str, list[tuple[str, str]]]:
+    """Feed ``request_bytes`` to a ServerConnection that must refuse it with ``status``."""
+    server = ServerConnection()
+    events = _fed(server, [request_bytes])
+    assert [(type(e), getattr(e, "status", None)) for e in events] == [(HandshakeFailed, status)]
+    assert server.state is ConnectionState.CLOSED
+    assert server.should_close_transport
+    head = server.data_to_send().partition(b"\r\n\r\n")[0].decode("latin-1")
+    status_line, *lines = head.split("\r\n")
+    headers = [(n.lower(), v.strip()) for n, _, v in (line.partition(":") for line in lines)]
+    return status_line, headers
+
+
+@pytest.mark.parametrize("request_bytes", _REFUSALS_426.values(), ids=_REFUSALS_426.keys())
+def test_connection_426_names_the_upgrade_and_lists_13_8_7(request_bytes: bytes) -> None:
+    # RFC 6455 §4.4 and SPEC_NOTES: the versions we speak, all three, in one header.
+    # RFC 9110 §15.5.22: "The server MUST send an Upgrade header field in a 426
+    # response"; §7.8: "a sender of Upgrade MUST also send an 'upgrade' connection option".
+    status, headers = _connection_refuses(request_bytes, 426)
+    assert status == "HTTP/1.1 426 Upgrade Required"
+    assert [v for n, v in headers if n == "sec-websocket-version"] == ["13, 8, 7"]
+    assert [v.lower() for n, v in headers if n == "upgrade"] == ["websocket"]
+    connection = [t.strip().lower() for n, v in headers if n == "connection" for t in v.split(",")]
+    assert "upgrade" in connection
+
+
+@pytest.mark.parametrize("request_bytes", _REFUSALS_405.values(), ids=_REFUSALS_405.keys())
+def test_connection_405_allows_get(request_bytes: bytes) -> None:
+    # RFC 6455 §4.2.1 item 1: the handshake is a GET; RFC 9110 §15.5.6: 405 lists Allow.
+    status, headers = _connection_refuses(request_bytes, 405)
+    assert status == "HTTP/1.1 405 Method Not Allowed"
+    assert [v for n, v in headers if n == "allow"] == ["GET"]

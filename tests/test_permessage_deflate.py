@@ -2,12 +2,50 @@
 
 from __future__ import annotations
 
+import json
 import os
 import tracemalloc
 import zlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+from conformance_helpers import (
+    BINARY,
+    CONTINUATION,
+    NOTHING,
+    ROLES,
+    TEXT,
+    Case,
+    Fail,
+    Role,
+    Staged,
+    binary,
+    case,
+    case_params,
+    check_outcome,
+    close,
+    cont,
+    failed,
+    feed,
+    parse_sent,
+    peer_frames,
+    run_case,
+    run_staged,
+    staged,
+    staged_params,
+    text,
+)
+from deflate_cases import (
+    DECLINED,
+    DEFAULT,
+    NEGOTIATIONS,
+    TAKEOVER,
+    Negotiation,
+    PeerDeflater,
+    PeerInflater,
+    deflated,
+    open_deflate,
+)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pairs import open_pair, transfer
@@ -21,6 +59,9 @@ from wsproto_core.extensions import (
     ServerPerMessageDeflateFactory,
 )
 from wsproto_core.frames import serialize_frame
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 KEY = b"\x01\x02\x03\x04"
 
@@ -579,8 +620,8 @@ def test_one_read_and_byte_by_byte_agree(texts: list[str], limit: int | None) ->
     results = []
     for one_read in (True, False):
         client, server = deflate_pair(max_message_size=limit)
-        for text in texts:
-            client.send_text(text)
+        for message in texts:
+            client.send_text(message)
         wire = client.data_to_send()
         received: list[Event] = []
         for i in range(0, len(wire), len(wire) if one_read else 1):
@@ -670,3 +711,182 @@ def test_streamed_whole_compressed_message_is_one_final_event() -> None:
         ("hello" * 100, True),
         ("ab", True),
     ]
+
+
+# -- Autobahn's agreements and the RFC's examples, against an independent peer --------------------
+#
+# The conformance kit's families 12 and 13 and its deflate group play these on the wire, with a
+# peer built on this library's own codec. Here the peer is independent (deflate_cases: a
+# handshake written by hand, Python's zlib): each agreement's exact response, the extension built
+# from it, and echoes inflated by the peer's own zlib, RSV1 on their first frame only.
+
+_ECHOED = [
+    (TEXT, json.dumps([{"id": n, "name": f"name {n}", "tags": ["a", "b"]} for n in range(64)])),
+    (TEXT, json.dumps([{"id": n, "about": "x" * (n % 7)} for n in range(80)])),
+    (BINARY, bytes(range(256)) * 64),
+    (BINARY, b"\x00\xfe\x23\xfa\xf0" * 4000),
+]
+"""(opcode, message) echoed under each agreement: text and binary, each whole and in pieces."""
+
+
+def _echo_pieces(data: bytes, number: int) -> list[bytes]:
+    """How the application echoes message ``number``: whole, or (odd numbers) in 4 pieces."""
+    if number % 2 == 0:
+        return [data]
+    size = -(-len(data) // 4)
+    return [data[i : i + size] for i in range(0, len(data), size)]
+
+
+def _echo(
+    conn: ServerConnection | ClientConnection, number: int, reads: list[bytes]
+) -> list[Event]:
+    events: list[Event] = []
+    for data in reads:
+        conn.receive_data(data)
+        for event in conn.events():
+            events.append(event)
+            if isinstance(event, TextMessage):
+                *init, last = _echo_pieces(event.data.encode(), number)
+                for piece in init:
+                    conn.send_text(piece.decode(), final=False)
+                conn.send_text(last.decode())
+            elif isinstance(event, BytesMessage):
+                *init, last = _echo_pieces(event.data, number)
+                for piece in init:
+                    conn.send_binary(piece, final=False)
+                conn.send_binary(last)
+    return events
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize(
+    "negotiation", NEGOTIATIONS, ids=[f"13.{n}" for n in range(1, len(NEGOTIATIONS) + 1)]
+)
+def test_autobahn_agreements_echo_through_an_independent_zlib(
+    negotiation: Negotiation, role: Role
+) -> None:
+    conn, agreed = open_deflate(role, negotiation)  # checks the response and the extension
+    assert agreed is not None
+    (own_nct, own_bits), (peer_nct, peer_bits) = agreed.sides(role)
+    deflater = PeerDeflater(peer_bits, peer_nct)
+    inflater = PeerInflater(own_bits, own_nct)
+    for number, (opcode, message) in enumerate(_ECHOED):
+        data = message.encode() if isinstance(message, str) else message
+        frames = deflater.frames(opcode, data, 256 if number % 2 else 0)
+        events = _echo(conn, number, [b"".join(peer_frames(role, frames))])
+        expected = TextMessage(data.decode()) if opcode == TEXT else BytesMessage(data)
+        assert events == [expected]
+        sent = parse_sent(role, conn.data_to_send())
+        pieces = len(_echo_pieces(data, number))
+        shape = [
+            (opcode if n == 0 else CONTINUATION, n == pieces - 1, 4 if n == 0 else 0)
+            for n in range(pieces)
+        ]
+        assert [(f.opcode, f.fin, f.rsv) for f in sent] == shape
+        assert inflater.inflate(b"".join(f.payload for f in sent)) == data
+    events = feed(conn, peer_frames(role, [close(1000)]))
+    check_outcome(role, conn, events, [Close(1000, "")], [close(1000)])
+
+
+_RFC_HELLO = bytes.fromhex("f248cdc9c90700")
+"""RFC 7692 §7.2.3.1: "Hello" in one compressed DEFLATE block, the flush's tail removed."""
+_RFC_HELLO_AGAIN = bytes.fromhex("f200110000")
+"""RFC 7692 §7.2.3.2: "Hello" again, referring back into the message before."""
+_RFC_HELLO_BFINAL = bytes.fromhex("f348cdc9c9070000")
+"""RFC 7692 §7.2.3.4: "Hello" in a block with BFINAL set, then one byte for the tail."""
+_RESERVED_BLOCK = b"\xff\xff\xff\xff"
+"""Not DEFLATE: a block of type 11, reserved (RFC 1951 §3.2.3)."""
+_LIMIT_ZEROS = 1000
+
+
+def _sync_flushed(*parts: bytes) -> list[bytes]:
+    """``parts`` compressed as one message, flushed after each: each may be a frame's payload."""
+    compressor = zlib.compressobj(wbits=-9)
+    flushed = [compressor.compress(p) + compressor.flush(zlib.Z_SYNC_FLUSH) for p in parts]
+    flushed[-1] = flushed[-1][:-4]  # the message's tail (RFC 7692 §7.2.1)
+    return flushed
+
+
+def _deflate_cases() -> Iterable[Case]:
+    # What depends on the agreement, which the catalogue's deflate group (under whatever a
+    # testee agrees) leaves out: with context takeover agreed both ways (TAKEOVER), the peer
+    # may refer back into its last message (RFC 7692 §7.2.3.2).
+    hello = TextMessage("Hello")
+    yield case(
+        "12.x-rfc7692-7.2.3.2",
+        [text(_RFC_HELLO, rsv=4), binary(b"not compressed"), text(_RFC_HELLO_AGAIN, rsv=4)],
+        [hello, BytesMessage(b"not compressed"), hello],
+        deflate=TAKEOVER,
+    )
+    yield case(
+        "12.x-rfc7692-7.2.3.2-without-the-message-before",
+        [text(_RFC_HELLO_AGAIN, rsv=4)],
+        *failed(1002),  # a distance too far back
+        deflate=TAKEOVER,
+    )
+    # After a block with BFINAL, the next message starts a new DEFLATE stream, takeover or not.
+    yield case(
+        "12.x-rfc7692-7.2.3.4-then-another",
+        [text(_RFC_HELLO_BFINAL, rsv=4), text(_RFC_HELLO, rsv=4)],
+        [hello, hello],
+        deflate=TAKEOVER,
+    )
+    # An empty message compresses to 0x00 (RFC 7692 §7.2.1); an empty payload with RSV1 is
+    # not what a compressor makes, but is taken as an empty message: the context must survive.
+    for id, empty in (("12.x-empty-message-as-00", b"\x00"), ("12.x-empty-payload", b"")):
+        yield case(
+            f"{id}-then-another",
+            [text(empty, rsv=4), text(_RFC_HELLO, rsv=4), text(_RFC_HELLO_AGAIN, rsv=4)],
+            [TextMessage(""), hello, hello],
+            deflate=TAKEOVER,
+        )
+    # Our client offered, the server agreed nothing: RSV1 is reserved again (3.x on the wire).
+    yield case(
+        "12.x-rsv1-when-deflate-was-declined",
+        [text(_RFC_HELLO, rsv=4)],
+        *failed(1002),
+        deflate=DECLINED,
+    )
+    # limits.13 to limits.16 on the wire; here the state: a message over the limit once
+    # inflated keeps the framing in step, the connection awaits the peer's close (CLOSING).
+    zeros = bytes(_LIMIT_ZEROS)
+    halves = _sync_flushed(bytes(600), bytes(401))
+    for id, frames in (
+        ("limits.13", [binary(deflated(zeros + b"\x00"), rsv=4)]),
+        ("limits.14", [binary(halves[0], fin=False, rsv=4), cont(halves[1])]),
+        ("limits.15", [binary(deflated(bytes(2**20)), rsv=4)]),
+        ("limits.16", [binary(zeros + b"\x00")]),
+    ):
+        yield case(id, frames, *failed(1009), max_message_size=_LIMIT_ZEROS, deflate=DEFAULT)
+
+
+@pytest.mark.parametrize(("item", "role"), case_params(_deflate_cases()))
+def test_deflate_case(item: Case, role: Role) -> None:
+    run_case(item, role)
+
+
+def _deflate_staged() -> Iterable[Staged]:
+    # Each frame is inflated as it arrives: its failure comes with it, not with the message's end.
+    yield staged(
+        "deflate.x-corrupt-first-fragment-fails-at-once",
+        [text(_RESERVED_BLOCK, fin=False, rsv=4), cont(_RFC_HELLO)],
+        "frame",
+        ([Fail(1002)], [Fail(1002)]),
+        NOTHING,
+        deflate=DEFAULT,
+    )
+    parts = _sync_flushed(bytes(1001), b"")
+    yield staged(
+        "limits.x-past-the-limit-in-first-fragment-fails-at-once",
+        [binary(parts[0], fin=False, rsv=4), cont(parts[1])],
+        "frame",
+        ([Fail(1009)], [Fail(1009)]),
+        NOTHING,
+        max_message_size=_LIMIT_ZEROS,
+        deflate=DEFAULT,
+    )
+
+
+@pytest.mark.parametrize(("item", "role"), staged_params(_deflate_staged()))
+def test_deflate_fails_at_once(item: Staged, role: Role) -> None:
+    run_staged(item, role)

@@ -3,7 +3,8 @@
 A Python 3 successor to the Autobahn Testsuite, built on this library's core:
 
 * :mod:`.catalogue`: the cases, by Autobahn's numbers (families 1 to 7, 9, 10,
-  12, 13) and in our own groups (``rules``, ``handshake``, ``legacy``, ``limits``).
+  12, 13) and in our own groups (``rules``, ``deflate``, ``handshake``, ``legacy``,
+  ``limits``).
 * :mod:`.cases`: what a case is: the peer's script, what must come back, the
   verdicts (OK, NON-STRICT, INFORMATIONAL, UNIMPLEMENTED, FAILED).
 * :mod:`.engine`: the conformance peer, sans-IO: plays a case in either role and judges it.

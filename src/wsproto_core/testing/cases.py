@@ -226,7 +226,7 @@ class Deflate:
 
     The conformance peer offers (as a client) or accepts (as a server) these
     parameters; if the testee does not agree to permessage-deflate, the case is
-    UNIMPLEMENTED.
+    UNIMPLEMENTED: its script is not played, the peer closes at once.
 
     Attributes:
         server_no_context_takeover: The server resets its compressor per message.

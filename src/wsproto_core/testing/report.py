@@ -56,11 +56,12 @@ FAMILY_NAMES: dict[str, str] = {
     "handshake": "Opening Handshake",
     "legacy": "Legacy Versions (8, 7, hixie-76, hixie-75)",
     "limits": "Maximum Message Size",
-    "rules": "Framing Rules beyond Autobahn",
+    "rules": "Rules beyond Autobahn",
+    "deflate": "Compression Rules beyond Autobahn",
 }
 """The name of each family: Autobahn's for its numbers, ours for the groups."""
 
-_GROUPS = ("handshake", "legacy", "limits")
+_GROUPS = ("handshake", "legacy", "limits", "rules", "deflate")
 
 _TEXT_CUT = 120
 """A wire log line longer than this is cut in the page (the case's JSON file has it whole)."""

@@ -13,7 +13,8 @@ Family     What it covers                                          Module
 9          limits and performance (sizes scaled by ``scale``)      :mod:`.limits`
 10         miscellaneous (auto-fragmentation)                      :mod:`.misc`
 12, 13     permessage-deflate: payloads, then parameters           :mod:`.compression`
-rules      framing rules Autobahn leaves out: masking, lengths     :mod:`.rules`
+rules      rules Autobahn leaves out: masking, lengths, UTF-8      :mod:`.rules`
+deflate    permessage-deflate rules Autobahn leaves out            :mod:`.deflate`
 handshake  the opening handshake, valid and broken                 :mod:`.handshake`
 legacy     versions 8 and 7, draft-hixie-76 and -75                :mod:`.legacy`
 limits     the testee's maximum message size (``max_size``)        :mod:`.limits`
@@ -32,6 +33,7 @@ from typing import TYPE_CHECKING
 from . import (
     closing,
     compression,
+    deflate,
     fragments,
     framing,
     handshake,
@@ -72,11 +74,11 @@ class CatalogueOptions:
 
 
 _MODULES = (framing, pings, reserved, fragments, utf8, closing, limits, misc, compression)
-_GROUPS = (rules, handshake, legacy)
+_GROUPS = (rules, deflate, handshake, legacy)
 
 
 def catalogue(options: CatalogueOptions | None = None) -> list[Case]:
-    """Every case, in Autobahn's order, then the handshake, legacy and limits groups."""
+    """Every case: Autobahn's, in its order, then the limits, rules, deflate, handshake, legacy."""
     options = options or CatalogueOptions()
     cases = [case for module in (*_MODULES, *_GROUPS) for case in module.cases(options)]
     numbered = sorted((c for c in cases if c.family.isdigit()), key=lambda c: c.sort_key())

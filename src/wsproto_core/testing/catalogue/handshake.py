@@ -14,7 +14,8 @@ more precise 426 (upgrade needed, RFC 9110 §15.5.22) or 405 (not a GET, RFC
 
 The valid requests written unusually, but as HTTP allows (header names in any
 case, spaces around values, ``Connection`` as a list or over two lines, an
-unknown extension offered), must be accepted with 101.
+unknown extension offered), must be accepted with 101. Then more broken ones:
+other versions, other methods.
 
 ``{resource}`` and ``{host}`` in the requests are the testee's (see
 :attr:`~..cases.Case.request`).
@@ -214,8 +215,44 @@ _UNUSUAL: tuple[tuple[str, bytes], ...] = (
 higher" and RFC 9110 §2.5 (a higher minor version is read as the highest one known)."""
 
 
+_VERSIONS: tuple[tuple[bytes, str, tuple[int, ...]], ...] = (
+    (b"12", "hybi-12, the last draft before RFC 6455", (426,)),
+    (b"14", "a version after 13", (426,)),
+    (b"0", "hybi-00's number", (426,)),
+    (b"6", "hybi-06", (426,)),
+    (b"9", "hybi-09, which hybi-08 to 12 never sent (they say 8)", (426,)),
+    (b"13, 8", "a list: the header names one version (RFC 6455 §11.3.5)", (400, 426)),
+    (b"abc", "not a number", (400, 426)),
+)
+"""More versions a v13 server refuses: (value, what it is, acceptable statuses)."""
+
+_METHODS = (b"PUT", b"DELETE", b"HEAD", b"OPTIONS")
+"""More methods than POST that are not a handshake's GET."""
+
+
+def _more_broken() -> Iterator[tuple[str, str, bytes, tuple[int, ...]]]:
+    """(description, expectation, request, statuses) of handshake.21 onwards."""
+    for value, what, statuses in _VERSIONS:
+        shown = " or ".join(str(status) for status in statuses)
+        yield (
+            f"Sec-WebSocket-Version: {value.decode()}, {what}.",
+            _REFUSED.format(shown) + " RFC 6455 §4.4: a version the server does not speak "
+            "gets 426 Upgrade Required, with the versions it does.",
+            request(replace=((b"Sec-WebSocket-Version", value),)),
+            statuses,
+        )
+    for method in _METHODS:
+        yield (
+            f"A {method.decode()} request with the WebSocket headers.",
+            _REFUSED.format("400 or 405") + " RFC 6455 §4.2.1 item 1: the handshake is a "
+            "GET; 405 Method Not Allowed names it.",
+            request(method + b" {resource} HTTP/1.1"),
+            (400, 405),
+        )
+
+
 def cases(options: CatalogueOptions) -> Iterator[Case]:
-    """handshake.1 (the valid request), the broken ones, then the unusual valid ones."""
+    """handshake.1 (the valid request), the broken ones, the unusual valid ones, more broken."""
     yield _case(
         1,
         "A valid RFC 6455 opening handshake request.",
@@ -232,3 +269,6 @@ def cases(options: CatalogueOptions) -> Iterator[Case]:
         number += 1
         expectation = "Accepted with HTTP 101: the request is valid (RFC 6455 §4.2.1)."
         yield _case(number, description, expectation, data, (101,))
+    for description, expectation, data, statuses in _more_broken():
+        number += 1
+        yield _case(number, description, expectation, data, statuses)

@@ -3,7 +3,8 @@
 * legacy.1 (``Sec-WebSocket-Version: 8``, hybi drafts 08 to 12) and legacy.2
   (version 7, hybi-07): framed as RFC 6455 is, so the same checks in brief: a
   text and a binary echo, a ping answered, a reserved bit failing the
-  connection with 1002, a close code echoed, and (when the catalogue knows the
+  connection with 1002, a close code echoed, the drafts' 1004 echoed (RFC 6455
+  reserves it, the drafts define it), and (when the catalogue knows the
   testee has a size limit) a frame header announcing ``2**63 - 1`` bytes failed
   with 1004, the drafts' "frame too large" (1009, RFC 6455's code, is accepted).
 * legacy.3, draft-hixie-76: text messages (``00``, UTF-8, ``FF``) echoed, ASCII,
@@ -93,6 +94,14 @@ def _hybi_cases(
             Send((close(1001, "going away"),)),
             (),
             ExpectedClose(closed_by_me=True, codes=(1001,)),
+        ),
+        (
+            "send a close frame with code 1004, the draft's 'frame too large'.",
+            "The testee answers with a close frame echoing code 1004 (or 1000): the drafts "
+            "define 1004 (hybi-07 §7.4.1), which RFC 6455 later reserved.",
+            Send((close(1004),)),
+            (),
+            ExpectedClose(closed_by_me=True, codes=(1004, 1000, None)),
         ),
     ]
     if options.max_size is not None:

@@ -21,33 +21,49 @@ message of exactly that size is echoed; one byte more fails with 1009, whether
 it comes in one frame or in many small fragments (the limit is on the message's
 running total, not on each frame); a frame header announcing ``2**63 - 1``
 bytes, a legal length (§5.2: the most significant bit is 0), fails with 1009
-before any payload arrives.
+before any payload arrives. The limit counts bytes, not characters (a text of
+two-byte characters), and pings between fragments do not count towards it.
+Under permessage-deflate (limits.12 onwards; UNIMPLEMENTED for a testee that
+declines it) the limit holds the message as inflated: a small compressed
+payload that inflates past it, a compression bomb among them, fails with 1009.
 """
 
 from __future__ import annotations
 
+import zlib
 from typing import TYPE_CHECKING
 
 from ..cases import (
     NORMAL_CLOSE,
     Case,
+    Deflate,
     Send,
     SendMessage,
     Step,
     WaitFor,
     fails,
     received_binary,
+    received_pong,
     received_text,
 )
 from ..engine import DEFAULT_TIMEOUT
-from ..wire import BINARY, Frame, binary, text
+from ..wire import BINARY, Frame, binary, cont, ping, text
+from .deflate import deflated, sync_flushed
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from . import CatalogueOptions
 
-__all__ = ["LIMIT_FRAGMENTS", "cases", "limit_cases", "performance_cases", "scaled"]
+__all__ = [
+    "LIMIT_FRAGMENTS",
+    "cases",
+    "deflate_limit_cases",
+    "limit_cases",
+    "more_limit_cases",
+    "performance_cases",
+    "scaled",
+]
 
 KIB = 2**10
 MIB = 2**20
@@ -275,8 +291,141 @@ def limit_cases(max_size: int) -> Iterator[Case]:
     )
 
 
+def _two_byte_text(size: int) -> bytes:
+    """A text of ``size`` bytes, two-byte characters but for one ASCII letter when odd."""
+    return b"a" * (size % 2) + "é".encode() * (size // 2)
+
+
+def more_limit_cases(max_size: int) -> Iterator[Case]:
+    """limits.7 to limits.11: the limit on bytes, per message, in fragments, pings aside."""
+    over = b"\xfe" * (max_size + 1)
+    at = _two_byte_text(max_size)
+    fragment = max(1, -(-max_size // LIMIT_FRAGMENTS))
+    too_big = "The testee fails the connection with 1009 (message too big, RFC 6455 §7.4.1)"
+    yield Case(
+        id="limits.7",
+        description=f"Send a binary message of {max_size + 1} bytes, one over the testee's "
+        "maximum, in one frame.",
+        expectation=f"{too_big}, from the frame header at best; nothing is echoed.",
+        steps=(Send((binary(over),)),),
+        ok=(),
+        close=fails(1009),
+    )
+    yield Case(
+        id="limits.8",
+        description=f"Send a text message of exactly {max_size} bytes of two-byte characters "
+        "('é', C3 A9).",
+        expectation="Receive echo'ed text message: the limit counts bytes, and the message "
+        "is at it.",
+        steps=(SendMessage(at),),
+        ok=(received_text(at),),
+        close=NORMAL_CLOSE,
+    )
+    yield Case(
+        id="limits.9",
+        description=f"Send a text message of {max_size + 1} bytes: the two-byte characters "
+        "of limits.8 and '!', far fewer characters than the maximum.",
+        expectation=f"{too_big}: the limit counts bytes, not characters; nothing is echoed.",
+        steps=(Send((text(at + b"!"),)),),
+        ok=(),
+        close=fails(1009),
+    )
+    yield Case(
+        id="limits.10",
+        description=f"Send a text message of exactly {max_size} bytes in fragments of "
+        f"{fragment} bytes.",
+        expectation="Receive echo'ed text message: the running total reaches the limit, "
+        "it does not pass it.",
+        steps=(SendMessage(b"*" * max_size, fragment_size=fragment),),
+        ok=(received_text(b"*" * max_size),),
+        close=NORMAL_CLOSE,
+    )
+    data = b"\x01" * max_size
+    cut = max_size - max_size // 10
+    yield Case(
+        id="limits.11",
+        description=f"Send a binary message of exactly {max_size} bytes in two fragments "
+        "with a ping of 125 bytes between them.",
+        expectation="Receive the pong, then the echo'ed message: a control frame between "
+        "fragments is not part of the message (RFC 6455 §5.4) and does not count.",
+        steps=(Send((binary(data[:cut], fin=False), ping(b"p" * 125), cont(data[cut:]))),),
+        ok=(received_pong(b"p" * 125), received_binary(data)),
+        close=NORMAL_CLOSE,
+    )
+
+
+def _deflated_mebibytes_of_zeros(count: int) -> bytes:
+    """``count`` MiB of zero bytes compressed as one message, cheaply.
+
+    One MiB compressed and sync-flushed refers back only to zeros of its own (or before
+    it, zeros too): the same bytes repeated ``count`` times inflate to ``count`` MiB.
+    """
+    compressor = zlib.compressobj(wbits=-9)
+    block = compressor.compress(bytes(MIB)) + compressor.flush(zlib.Z_SYNC_FLUSH)
+    return (block * count)[:-4]  # the message's tail (RFC 7692 §7.2.1)
+
+
+def deflate_limit_cases(max_size: int) -> Iterator[Case]:
+    """limits.12 to limits.16: the limit on the inflated message under permessage-deflate."""
+    zeros = bytes(max_size)
+    halves = sync_flushed(bytes(max_size - max_size // 2), bytes(max_size // 2 + 1))
+    bomb = -(-max(MIB, 64 * (max_size + 1)) // MIB) * MIB
+    bomb_data = _deflated_mebibytes_of_zeros(bomb // MIB)
+    too_big = "The testee fails the connection with 1009 (message too big, RFC 6455 §7.4.1)"
+    compressed = "a binary message compressed (RSV1 set, RFC 7692)"
+    steps: tuple[tuple[str, str, tuple[Frame, ...], bool], ...] = (
+        (
+            f"Send {compressed} that inflates to exactly {max_size} zero bytes, the testee's "
+            "maximum.",
+            "Receive echo'ed binary message: the inflated message is at the limit.",
+            (binary(deflated(zeros), rsv=4),),
+            True,
+        ),
+        (
+            f"Send {compressed} that inflates to {max_size + 1} zero bytes, one over the "
+            "testee's maximum.",
+            f"{too_big}: the limit holds the inflated message; nothing is echoed.",
+            (binary(deflated(zeros + b"\x00"), rsv=4),),
+            False,
+        ),
+        (
+            f"Send {compressed} in two fragments that together inflate to {max_size + 1} zero "
+            "bytes.",
+            f"{too_big}: the limit holds the inflated running total; nothing is echoed.",
+            (binary(halves[0], fin=False, rsv=4), cont(halves[1])),
+            False,
+        ),
+        (
+            f"Send {compressed} of {len(bomb_data)} bytes that inflates to {bomb} "
+            "zero bytes (a compression bomb).",
+            f"{too_big}, without inflating the rest of the bomb; nothing is echoed.",
+            (binary(bomb_data, rsv=4),),
+            False,
+        ),
+        (
+            f"Send an uncompressed binary message (RSV1 clear) of {max_size + 1} bytes, "
+            "permessage-deflate agreed.",
+            f"{too_big}; nothing is echoed.",
+            (binary(zeros + b"\x00"),),
+            False,
+        ),
+    )
+    for number, (description, expectation, frames, echoed) in enumerate(steps, 12):
+        yield Case(
+            id=f"limits.{number}",
+            description=description,
+            expectation=expectation,
+            steps=(Send(frames),),
+            ok=(received_binary(zeros),) if echoed else (),
+            close=NORMAL_CLOSE if echoed else fails(1009),
+            deflate=Deflate(),
+        )
+
+
 def cases(options: CatalogueOptions) -> Iterator[Case]:
     """Family 9, scaled by ``options.scale``; the limits group if ``options.max_size`` is set."""
     yield from performance_cases(options.scale)
     if options.max_size is not None:
         yield from limit_cases(options.max_size)
+        yield from more_limit_cases(options.max_size)
+        yield from deflate_limit_cases(options.max_size)

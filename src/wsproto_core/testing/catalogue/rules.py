@@ -1,4 +1,4 @@
-"""The rules group: framing rules RFC 6455 sets that the Autobahn Testsuite does not check.
+"""The rules group: rules RFC 6455 sets that the Autobahn Testsuite does not check.
 
 Autobahn's families 1 to 5 try each rule on one or two frames; these cases
 try the rest (SPEC_NOTES, "RFC 6455 rules that conformance suites check"),
@@ -20,6 +20,10 @@ Cases    What they send                                    RFC 6455
 87-96    messages written one byte at a time               §5.2
 97-102   bursts of frames in one write, valid ones before  §5.4, §5.5.2
          a bad one
+103-104  UTF-8: failing fast on a surrogate cut across     §8.1, §5.6
+         frames; text before invalid text still answered
+105-110  close frames: a reason cut inside a character, a  §5.5.1, §7.4
+         multi-byte reason, codes 1012 to 1015
 =======  ================================================  ================
 
 A testee fails the connection on a broken rule with 1002 (§7.1.7, §7.4.1).
@@ -42,6 +46,7 @@ from typing import TYPE_CHECKING, Literal
 from ..cases import (
     NORMAL_CLOSE,
     Case,
+    ExpectedClose,
     Send,
     fails,
     received_binary,
@@ -57,11 +62,14 @@ from ..wire import (
     TEXT,
     Frame,
     binary,
+    close,
     cont,
     ping,
     pong,
     text,
 )
+from .closing import echo, refuse
+from .utf8 import EDITED, KOSME, SURROGATE, fail_fast_in_frames
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -460,6 +468,73 @@ def _bursts() -> Iterator[Case]:
     )
 
 
+def _text() -> Iterator[Case]:
+    """§8.1: invalid UTF-8 fails the connection with 1007, as soon as it is seen."""
+    surrogate = KOSME + SURROGATE + EDITED
+    cut = (len(KOSME) + 1, len(KOSME) + 2)
+    yield fail_fast_in_frames(
+        "rules",
+        "As case 6.4.2, with a UTF-16 surrogate (U+D800, ED A0 80) instead of 0x110000: the "
+        "2nd frame holds only its second octet, A0, the first that no valid text can have "
+        "after ED.",
+        surrogate,
+        cut,
+    )
+    yield dataclasses.replace(
+        _fails(
+            "Send a ping, a text message 'fine', then a text message whose payload is the "
+            "octet FF, in one write.",
+            "RFC 6455 §8.1, invalid UTF-8; the ping and the message before the bad one are "
+            "answered first, in order (SPEC_NOTES)",
+            [ping(b"p"), text("fine"), text(b"\xff")],
+            (received_pong(b"p"), received_text("fine")),
+            non_strict=(received_pong(b"p"),),
+        ),
+        expectation="The pong and the echo of 'fine', then the connection is failed with 1007 "
+        "(invalid frame payload data, RFC 6455 §7.4.1): RFC 6455 §8.1, invalid UTF-8. Failing "
+        "it with the pong but without the echo is NON-STRICT (SPEC_NOTES).",
+        close=fails(1007),
+    )
+
+
+def _close_frames() -> Iterator[Case]:
+    """§5.5.1: a close frame's reason is UTF-8; §7.4: which codes may travel."""
+
+    def sends(description: str, expectation: str, frame: Frame, expected: ExpectedClose) -> Case:
+        return Case("rules", description, expectation, (Send((frame,)),), ok=(), close=expected)
+
+    yield sends(
+        "Send a close frame with code 1000 and a reason of one octet, CE: a 2-octet "
+        "character cut after its first.",
+        "Clean close with protocol error or invalid utf8 code or dropped TCP: the reason is "
+        "not UTF-8 (RFC 6455 §5.5.1, §8.1).",
+        close(1000, b"\xce"),
+        refuse(1002, 1007),
+    )
+    yield sends(
+        f"Send a close frame with code 3000 and a reason of multi-byte UTF-8: "
+        f"{KOSME.decode()} ({KOSME.hex()}).",
+        "Clean close with normal or echoed code: the reason is valid UTF-8.",
+        close(3000, KOSME),
+        echo(1000, 3000),
+    )
+    for code, name in ((1012, "Service Restart"), (1013, "Try Again Later"), (1014, "Bad Gateway")):
+        yield sends(
+            f"Send close with close code {code} ({name}, registered with IANA after RFC 6455).",
+            "Clean close with normal or echoed code: RFC 6455 §7.4.2 reserves 1000 to 2999 "
+            "for codes defined later, and IANA registers this one for endpoints to send.",
+            close(code),
+            echo(1000, code),
+        )
+    yield sends(
+        "Send close with close code 1015 (TLS handshake failure).",
+        'Clean close with protocol error code or drop TCP: RFC 6455 §7.4.1, 1015 "MUST NOT '
+        'be set as a status code in a Close control frame by an endpoint".',
+        close(1015),
+        refuse(1002),
+    )
+
+
 def cases(options: CatalogueOptions) -> Iterator[Case]:
     """Cases rules.1 onwards."""
     sections = (
@@ -471,6 +546,8 @@ def cases(options: CatalogueOptions) -> Iterator[Case]:
         _fragmentation(),
         _octet_wise(),
         _bursts(),
+        _text(),
+        _close_frames(),
     )
     for number, case in enumerate(chain.from_iterable(sections), 1):
         yield dataclasses.replace(case, id=f"rules.{number}")

@@ -48,6 +48,7 @@ __all__ = [
     "STRESS_SECTIONS",
     "SURROGATE",
     "cases",
+    "fail_fast_in_frames",
     "is_utf8",
 ]
 
@@ -307,10 +308,10 @@ def _parts_description(parts: tuple[bytes, bytes, bytes]) -> str:
     return " ".join(f"PART{n} = {part.hex()}" for n, part in enumerate(parts, 1))
 
 
-def _fail_fast_in_frames(case_id: str, intro: str, cut: tuple[int, int]) -> Case:
-    """6.4.1, 6.4.2: the message in three frames, a probe after the first two."""
+def fail_fast_in_frames(case_id: str, intro: str, payload: bytes, cut: tuple[int, int]) -> Case:
+    """6.4.1, 6.4.2: the message ``payload`` in three frames cut at ``cut``, a probe after two."""
     a, b = cut
-    parts = (_FAST_PAYLOAD[:a], _FAST_PAYLOAD[a:b], _FAST_PAYLOAD[b:])
+    parts = (payload[:a], payload[a:b], payload[b:])
     steps: tuple[Step, ...] = (
         Send((text(parts[0], fin=False), ping(_PART_READ))),
         WaitFor(1),
@@ -356,19 +357,21 @@ def _fail_fast_in_chops(case_id: str, intro: str, cut: tuple[int, int]) -> Case:
 def _fail_fast() -> Iterator[Case]:
     whole = (len(KOSME), len(KOSME) + len(BEYOND))
     octet = (len(KOSME) + 1, len(KOSME) + 2)
-    yield _fail_fast_in_frames(
+    yield fail_fast_in_frames(
         "6.4.1",
         "Send invalid UTF-8 text message in 3 fragments (frames). First frame payload is "
         "valid, then wait, then 2nd frame which contains the payload making the sequence "
         "invalid, then wait, then 3rd frame with rest. Note that PART1 and PART3 are valid "
         "UTF-8 in themselves, PART2 is a 0x110000 encoded as in the UTF-8 integer encoding "
         "scheme, but the codepoint is invalid (out of range).",
+        _FAST_PAYLOAD,
         whole,
     )
-    yield _fail_fast_in_frames(
+    yield fail_fast_in_frames(
         "6.4.2",
         "Same as Case 6.4.1, but in 2nd frame, we send only up to and including the octet "
         "making the complete payload invalid.",
+        _FAST_PAYLOAD,
         octet,
     )
     yield _fail_fast_in_chops(
