@@ -313,13 +313,21 @@ def waits_for_io(thread: threading.Thread) -> bool:
     done everything it knew of. One waiting for the GIL or a lock sleeps in a futex.
     """
     task = f"/proc/self/task/{thread.native_id}"
+
+    def read(name: str) -> str:
+        with open(f"{task}/{name}") as file:
+            return file.read()
+
+    # The three reads are not one snapshot: a thread seen sleeping (in a futex, waiting
+    # for the GIL) may be running by the time wchan is read, which then says "0". So it
+    # must sleep in the same place before and after its state is read.
     try:
-        with open(f"{task}/stat") as stat, open(f"{task}/wchan") as wchan:
-            state = stat.read().rpartition(")")[2].split()[0]
-            where = wchan.read()
+        where = read("wchan")
+        state = read("stat").rpartition(")")[2].split()[0]
+        again = read("wchan")
     except OSError:  # the thread is gone
         return False
-    return state == "S" and "futex" not in where
+    return state == "S" and where == again and where not in ("", "0") and "futex" not in where
 
 
 def wait_until(predicate: Callable[[], object], timeout: float = WAIT) -> bool:

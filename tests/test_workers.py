@@ -280,6 +280,35 @@ def test_sigint_stops_the_workers_too() -> None:
     assert status == 0, err
 
 
+_AFTER_THE_STOP = """
+import os, signal, sys
+from wsproto_core._workers import run_workers
+
+def target(listening, ready):
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+    ready()
+    while not stop:
+        signal.pause()
+
+def serving(port):
+    os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C once every worker serves
+
+status = run_workers(2, target, "127.0.0.1", 0, serving)
+os.kill(os.getpid(), signal.SIGINT)  # a second Ctrl-C, the workers gone
+print("exit", status, signal.getsignal(signal.SIGINT) is signal.SIG_IGN, flush=True)
+"""
+
+
+def test_a_second_sigint_after_the_workers_stopped_changes_nothing() -> None:
+    # The race behind test_sigint_stops_the_workers_too, made certain: the second
+    # signal arrives once run_workers has returned, not while it waits for the workers.
+    done = subprocess.run(
+        [sys.executable, "-c", _AFTER_THE_STOP], capture_output=True, text=True, timeout=WAIT
+    )
+    assert (done.returncode, done.stdout) == (0, "exit 0 True\n"), done.stderr
+
+
 # -- what a worker had read is answered before its close ----------------------------------
 
 

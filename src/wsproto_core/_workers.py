@@ -145,7 +145,8 @@ def run_workers(
 
     Returns:
         0 when every worker shut down cleanly after SIGTERM or SIGINT; 1 when one
-        died on its own (the others are shut down first).
+        died on its own (the others are shut down first). After a stop signal,
+        SIGTERM and SIGINT stay ignored: the caller is expected to exit.
 
     Raises:
         OSError: The port cannot be bound.
@@ -172,9 +173,11 @@ def run_workers(
             signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
             status = _supervise(workers, wake_r, stop_requested, lambda: serving(listening.port))
     finally:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
+        # After a stop signal the process is on its way out: a second Ctrl-C arriving
+        # once the workers are gone must not turn a clean exit into a KeyboardInterrupt.
         for signum, handler in previous.items():
-            signal.signal(signum, handler)
+            signal.signal(signum, signal.SIG_IGN if stop_requested else handler)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
         os.close(wake_r)
         os.close(wake_w)
     return status
