@@ -16,254 +16,108 @@ Each plays every case of the catalogue for its role and must get OK, except
 the cases whose outcome RFC 6455 leaves open (``ok is None`` in the catalogue),
 which must be INFORMATIONAL: no FAILED, no NON-STRICT, no UNIMPLEMENTED.
 
-The four testees run at once (one event loop; the threading server and the
-sync client in threads of their own): the catalogue's cases wait out a timeout
-here and there, and one testee's waits are the others' time to run.
+The four testees run at once, each in a process of its own
+(:mod:`dogfood_helpers`): in one process they would share one core (and the
+threads' fight for the interpreter lock made that slower than one after the
+other); one testee's waits (a case waits out a timeout here and there) are the
+others' time to run.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
+import multiprocessing
 import re
 import subprocess
 import sys
-import threading
-import time
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
-from urllib.parse import quote
+from concurrent.futures import ProcessPoolExecutor
 
 import pytest
-from fuzzing_helpers import fuzzing_server
+from dogfood_helpers import (
+    CLIENTS,
+    MAX_SIZE,
+    SERVE_ARGUMENTS,
+    SERVERS,
+    TESTEES,
+    TIMEOUT,
+    Outcome,
+    Played,
+    cases_for,
+    open_cases,
+    play,
+)
 
-from wsproto_core.__main__ import _compression, _parser, _router
-from wsproto_core.asyncio import ConnectionClosed
-from wsproto_core.asyncio import connect as asyncio_connect
-from wsproto_core.asyncio import serve as asyncio_serve
-from wsproto_core.sync import connect as sync_connect
-from wsproto_core.sync import serve as sync_serve
 from wsproto_core.testing.catalogue import CatalogueOptions, catalogue
-from wsproto_core.testing.runner import run_cases, server_cases
-
-if TYPE_CHECKING:
-    import argparse
-    from collections.abc import Awaitable, Callable, Iterator, Sequence
-
-    from wsproto_core.testing.cases import Case
-    from wsproto_core.testing.engine import CaseResult
-
-MAX_SIZE = 1 << 20
-"""The testees' maximum message size, and the ``limits`` group's ``max_size``."""
-
-TIMEOUT = 5.0
-"""Seconds the conformance peer waits for news, wherever it waits.
-
-A safety net on a loaded machine: every wait ends on an event (an echo, a
-pong, a close), but 6.4.3 and 6.4.4 wait it out once each, inside a frame
-where no ping can go, so it costs twice this much per testee.
-"""
-
-WIRE_SHOWN = 12
-"""The last lines of a bad case's wire log shown in a failure message."""
-
-SERVE_ARGUMENTS = ("--port", "0", "--max-message-size", str(MAX_SIZE), "--allow-draft75")
+from wsproto_core.testing.runner import server_cases
 
 
-@dataclass
-class Played:
-    """One testee's run: the cases it had to play, their results, the errors it raised."""
-
-    cases: list[Case]
-    results: list[CaseResult]
-    errors: list[str]
-    seconds: float
-
-
-def open_cases(cases: Sequence[Case]) -> set[str]:
-    """The ids of the cases whose outcome RFC 6455 leaves open: INFORMATIONAL at best and worst.
-
-    A case with a raw ``request`` is judged by its HTTP status alone, whatever
-    ``ok`` says.
-    """
-    return {case.id for case in cases if case.ok is None and case.request is None}
-
-
-def describe(played: Played, bad: Sequence[CaseResult]) -> str:
-    """Every bad result with its verdicts, their reasons and the end of its wire log."""
-    lines = [f"{len(bad)} of {len(played.results)} cases are not as they should be:"]
-    for result in bad:
+def describe(played: Played, bad: list[Outcome]) -> str:
+    """Every bad outcome with its verdicts, their reasons and the end of its wire log."""
+    lines = [
+        f"{played.testee}: {len(bad)} of {len(played.outcomes)} cases are not as they should be "
+        f"({played.seconds:.1f} s):"
+    ]
+    for outcome in bad:
         lines.append(
-            f"{result.case.id} {result.verdict}: behaviour {result.behaviour} "
-            f"({result.behaviour_reason}); close {result.close_behaviour} ({result.close_reason})"
+            f"{outcome.id}: behaviour {outcome.behaviour} ({outcome.behaviour_reason}); "
+            f"close {outcome.close_behaviour} ({outcome.close_reason})"
         )
-        shown = result.wire[-WIRE_SHOWN:]
-        if len(result.wire) > len(shown):
-            lines.append(f"    ... {len(result.wire) - len(shown)} lines before")
-        lines += [f"    {w.at:7.3f} {w.direction:4} {w.text[:160]}" for w in shown]
+        if outcome.wire_lines > len(outcome.wire):
+            lines.append(f"    ... {outcome.wire_lines - len(outcome.wire)} lines before")
+        lines += [f"    {line}" for line in outcome.wire]
     lines += [f"error: {error}" for error in played.errors]
     return "\n".join(lines)
 
 
-def check(played: Played) -> None:
-    """Every case played, in order, OK but the open ones, which are INFORMATIONAL."""
-    assert [r.case.id for r in played.results] == [c.id for c in played.cases], describe(played, [])
-    informational = open_cases(played.cases)
-    bad = [
-        r
-        for r in played.results
-        if (r.behaviour, r.close_behaviour)
-        != (("INFORMATIONAL" if r.case.id in informational else "OK"), "OK")
-    ]
-    assert not bad and not played.errors, describe(played, bad)
-
-
-# -- the testees --------------------------------------------------------------------------------
-
-
-def serve_args() -> argparse.Namespace:
-    """``serve``'s options as the CLI parses them for ``serve`` + :data:`SERVE_ARGUMENTS`."""
-    return _parser().parse_args(["serve", *SERVE_ARGUMENTS])
-
-
-@contextlib.contextmanager
-def threading_server(args: argparse.Namespace) -> Iterator[int]:
-    """The threading adapter serving what the CLI serves, in a thread: its port."""
-    server = sync_serve(
-        _router(args),
-        host="127.0.0.1",
-        port=0,
-        max_connections=args.max_connections or None,
-        compression=_compression(args),
-    )
-    thread = threading.Thread(target=server.serve_forever, name="dogfood-threading-server")
-    thread.start()
-    try:
-        yield server.port
-    finally:
-        server.shutdown()
-        thread.join(30)
-        assert not thread.is_alive(), "the threading server did not stop"
-
-
-async def asyncio_client(url: str, agent: str) -> list[str]:
-    """Our asyncio client as an Autobahn echo testee, every case; the errors it raised."""
-    async with asyncio_connect(f"{url}/getCaseCount") as ws:
-        count = int(await ws.recv())
-    errors = []
-    for n in range(1, count + 1):
-        try:
-            ws = await asyncio_connect(
-                f"{url}/runCase?case={n}&agent={quote(agent)}", max_message_size=MAX_SIZE
-            )
-            with contextlib.suppress(ConnectionClosed):
-                async for message in ws:
-                    await ws.send(message)
-            await ws.wait_closed()
-        except Exception as exc:
-            errors.append(f"case #{n}: {exc!r}")
-    return errors
-
-
-def sync_client(url: str, agent: str) -> list[str]:
-    """Our sync client as an Autobahn echo testee, every case; the errors it raised."""
-    with sync_connect(f"{url}/getCaseCount") as ws:
-        count = int(ws.recv())
-    errors = []
-    for n in range(1, count + 1):
-        try:
-            with (
-                sync_connect(
-                    f"{url}/runCase?case={n}&agent={quote(agent)}", max_message_size=MAX_SIZE
-                ) as ws,
-                contextlib.suppress(ConnectionClosed),
-            ):
-                for message in ws:
-                    ws.send(message)
-        except Exception as exc:
-            errors.append(f"case #{n}: {exc!r}")
-    return errors
-
-
-async def timed(playing: Awaitable[list[CaseResult] | list[str]]) -> tuple[object, float]:
-    started = time.monotonic()
-    outcome = await playing
-    return outcome, time.monotonic() - started
-
-
-async def play_all() -> dict[str, Played]:
-    """The four testees at once, each through every case of its role."""
-    args = serve_args()
-    for_servers = server_cases(max_size=MAX_SIZE)
-    options = CatalogueOptions(max_size=MAX_SIZE)
-    for_clients = [c for c in catalogue(options) if "client" in c.roles]
-    async with contextlib.AsyncExitStack() as stack:
-        server = asyncio_serve(
-            _router(args),
-            host="127.0.0.1",
-            port=0,
-            max_connections=args.max_connections or None,
-            compression=_compression(args),
-        )
-        await server.start()
-        await stack.enter_async_context(server)
-        threads_port = stack.enter_context(threading_server(args))
-        fuzzing, url = await stack.enter_async_context(fuzzing_server(for_clients, timeout=TIMEOUT))
-        servers: dict[str, Callable[[], Awaitable[list[CaseResult]]]] = {
-            "asyncio server": lambda: run_cases(
-                f"ws://127.0.0.1:{server.port}/echo", for_servers, timeout=TIMEOUT
-            ),
-            "threading server": lambda: run_cases(
-                f"ws://127.0.0.1:{threads_port}/echo", for_servers, timeout=TIMEOUT
-            ),
-        }
-        clients: dict[str, Callable[[], Awaitable[list[str]]]] = {
-            "asyncio client": lambda: asyncio_client(url, "asyncio client"),
-            "sync client": lambda: asyncio.to_thread(sync_client, url, "sync client"),
-        }
-        names = [*servers, *clients]
-        outcomes = await asyncio.gather(
-            *(timed(play()) for play in (*servers.values(), *clients.values()))
-        )
-    played = {}
-    for name, (outcome, seconds) in zip(names, outcomes, strict=True):
-        if name in servers:
-            played[name] = Played(for_servers, outcome, [], seconds)  # type: ignore[arg-type]
-        else:
-            results = fuzzing.results(name)
-            played[name] = Played(for_clients, results, outcome, seconds)  # type: ignore[arg-type]
-    return played
+COVERAGE_VARIABLES = ("COVERAGE_PROCESS_CONFIG", "COVERAGE_PROCESS_START")
+"""What makes coverage measure a child process (``patch = ["subprocess"]`` in pyproject.toml)."""
 
 
 @pytest.fixture(scope="module")
 def dogfood() -> dict[str, Played]:
-    """Every testee's run: played once for the module, the four at once."""
-    return asyncio.run(play_all())
+    """Every testee's run, played once for the module: the four at once, a process each.
+
+    The children run without coverage: tracing doubles their time (most of it
+    in the compression families) and the rest of the suite covers what they run.
+    """
+    spawn = multiprocessing.get_context("spawn")  # a fresh interpreter: no threads forked
+    with pytest.MonkeyPatch.context() as environment:
+        for name in COVERAGE_VARIABLES:
+            environment.delenv(name, raising=False)
+        with ProcessPoolExecutor(len(TESTEES), mp_context=spawn) as pool:
+            return {played.testee: played for played in pool.map(play, TESTEES)}
 
 
-# -- the verdicts -------------------------------------------------------------------------------
+@pytest.mark.parametrize("testee", TESTEES)
+def test_every_case_is_ok_but_the_open_ones_which_are_informational(
+    testee: str, dogfood: dict[str, Played]
+) -> None:
+    played = dogfood[testee]
+    cases = cases_for("server" if testee in SERVERS else "client")
+    assert [o.id for o in played.outcomes] == [c.id for c in cases], describe(played, [])
+    informational = open_cases(cases)
+    bad = [
+        o
+        for o in played.outcomes
+        if (o.behaviour, o.close_behaviour)
+        != ("INFORMATIONAL" if o.id in informational else "OK", "OK")
+    ]
+    assert not bad, describe(played, bad)
+    assert not played.errors, describe(played, bad)
 
 
-@pytest.mark.parametrize(
-    "testee", ["asyncio server", "threading server", "asyncio client", "sync client"]
-)
-def test_every_case_is_ok_but_the_open_ones(testee: str, dogfood: dict[str, Played]) -> None:
-    check(dogfood[testee])
-
-
-def test_the_cases_cover_the_catalogue_for_each_role(dogfood: dict[str, Played]) -> None:
+def test_the_testees_play_the_whole_catalogue_with_every_group() -> None:
     everything = catalogue(CatalogueOptions(max_size=MAX_SIZE))
-    server = dogfood["asyncio server"].cases
-    client = dogfood["asyncio client"].cases
-    assert [c.id for c in server] == [c.id for c in everything if "server" in c.roles]
-    assert [c.id for c in client] == [c.id for c in everything if "client" in c.roles]
-    # The groups that need the options given: limits (max_size) and legacy (draft-75 too).
-    families = {c.family for c in server}
-    assert {"limits", "legacy", "handshake", "12", "13"} <= families
-    assert any(c.family == "limits" for c in client)
-    # The open cases are few and real: the assertions above are not vacuous.
+    server, client = cases_for("server"), cases_for("client")
+    assert {c.id for c in server} | {c.id for c in client} == {c.id for c in everything}
+    assert [c.id for c in server] == [c.id for c in server_cases(max_size=MAX_SIZE)]
+    # The groups the options bring in: limits (max_size) and all of legacy (draft-75 allowed).
+    assert {"limits", "legacy", "handshake", "12", "13"} <= {c.family for c in server}
+    assert "limits" in {c.family for c in client}
+    assert all(c.optional for c in server if c.family == "legacy")
+    # The open cases are real and the same for both roles: the tests above are not vacuous.
     assert open_cases(server)
     assert open_cases(server) == open_cases(client)
+    assert set(TESTEES) == {*SERVERS, *CLIENTS}
 
 
 # -- the CLI, end to end ------------------------------------------------------------------------
