@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import faulthandler
 import threading
 import time
 from dataclasses import dataclass
@@ -42,6 +43,12 @@ TIMEOUT = 5.0
 A safety net on a loaded machine: every wait ends on an event (an echo, a
 pong, a close), but 6.4.3 and 6.4.4 wait it out once each, inside a frame
 where no ping can go, so it costs twice this much per testee.
+"""
+
+PLAY_LIMIT = 240.0
+"""Seconds a testee's run may take before its process ends, the stacks of its threads dumped.
+
+A safety net against a hang (pytest-timeout's 300 s cannot end a child process).
 """
 
 WIRE_SHOWN = 12
@@ -235,6 +242,10 @@ def play(testee: str) -> Played:
     if testee not in TESTEES:
         raise ValueError(f"no such testee: {testee!r}")
     started = time.monotonic()
-    playing = play_server(testee) if testee in SERVERS else play_client(testee)
-    results, errors = asyncio.run(playing)
+    faulthandler.dump_traceback_later(PLAY_LIMIT, exit=True)
+    try:
+        playing = play_server(testee) if testee in SERVERS else play_client(testee)
+        results, errors = asyncio.run(playing)
+    finally:
+        faulthandler.cancel_dump_traceback_later()
     return Played(testee, [Outcome.of(r) for r in results], errors, time.monotonic() - started)
