@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import faulthandler
+import functools
 import threading
 import time
 from dataclasses import dataclass
@@ -109,9 +110,15 @@ class Played:
     seconds: float
 
 
+@functools.cache
+def whole_catalogue() -> tuple[Case, ...]:
+    """The catalogue, the ``limits`` group at :data:`MAX_SIZE` (built once: it takes time)."""
+    return tuple(catalogue(CatalogueOptions(max_size=MAX_SIZE)))
+
+
 def cases_for(role: Role) -> list[Case]:
-    """The catalogue's cases for a testee in ``role``, the ``limits`` group at :data:`MAX_SIZE`."""
-    return [c for c in catalogue(CatalogueOptions(max_size=MAX_SIZE)) if role in c.roles]
+    """The catalogue's cases for a testee in ``role``."""
+    return [c for c in whole_catalogue() if role in c.roles]
 
 
 def open_cases(cases: Sequence[Case]) -> set[str]:
