@@ -16,11 +16,14 @@ Each plays every case of the catalogue for its role and must get OK, except
 the cases whose outcome RFC 6455 leaves open (``ok is None`` in the catalogue),
 which must be INFORMATIONAL: no FAILED, no NON-STRICT, no UNIMPLEMENTED.
 
-The four testees run at once, each in a process of its own
-(:mod:`dogfood_helpers`): in one process they would share one core (and the
+The four testees run at once, each in a process of its own with its peer
+(:mod:`dogfood_helpers`): in one process they would share one core, and the
 threads' fight for the interpreter lock made that slower than one after the
-other); one testee's waits (a case waits out a timeout here and there) are the
-others' time to run.
+other. Each testee plays its cases in two lanes, two connections at once, so
+a case that waits out the peer's timeout holds up one lane only.
+
+Last, the command line end to end: ``python -m wsproto_core conformance``
+against ``python -m wsproto_core serve``, a case or two of each family.
 """
 
 from __future__ import annotations
