@@ -74,8 +74,11 @@ def describe(played: Played, bad: list[Outcome]) -> str:
     return "\n".join(lines)
 
 
-COVERAGE_VARIABLES = ("COVERAGE_PROCESS_CONFIG", "COVERAGE_PROCESS_START")
-"""What makes coverage measure a child process (``patch = ["subprocess"]`` in pyproject.toml)."""
+COVERAGE_VARIABLES = (
+    *("COVERAGE_PROCESS_CONFIG", "COVERAGE_PROCESS_START"),  # coverage's patch = ["subprocess"]
+    *("COV_CORE_SOURCE", "COV_CORE_CONFIG", "COV_CORE_DATAFILE"),  # pytest-cov before 7
+)
+"""What makes a child process measure its coverage."""
 
 
 @pytest.fixture(scope="module")
