@@ -5,14 +5,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable
+    from collections.abc import Awaitable, Callable
 
     from .engine import CaseRun
 
-__all__ = ["FLUSH_TIMEOUT", "READ_SIZE", "drive"]
+__all__ = [
+    "FLUSH_TIMEOUT",
+    "READ_SIZE",
+    "ResetTolerantReader",
+    "drive",
+    "open_connection",
+    "start_server",
+]
 
 READ_SIZE = 1 << 16
 """The most bytes read at once."""
@@ -32,7 +39,12 @@ async def drive(
     """Play ``run`` to its end over ``reader`` and ``writer``, then close the stream.
 
     ``run`` must have been made with :func:`time.monotonic` as its clock (the
-    default) and started. A reset counts as the testee's end of the stream.
+    default) and started. A reset counts as the testee's end of the stream; the
+    bytes that came before it are read first when ``reader`` is a
+    :class:`ResetTolerantReader` (what :func:`open_connection` and
+    :func:`start_server` give): a plain :class:`asyncio.StreamReader` raises the
+    reset before handing them out, and a close frame followed by a reset
+    (``SO_LINGER`` 0) would be lost.
 
     The peer never waits for its writes to be read: what the testee has not
     read yet stays in the transport's buffer while the peer goes on reading, so
@@ -96,3 +108,67 @@ async def _bounded(waiting: Awaitable[None], timeout: float) -> None:
     """Wait ``timeout`` seconds at most; a failure to send or close is the testee's business."""
     with contextlib.suppress(ConnectionError, OSError, asyncio.TimeoutError):
         await asyncio.wait_for(waiting, timeout)
+
+
+class ResetTolerantReader(asyncio.StreamReader):
+    """A stream reader that hands out every byte received before a reset, then ends.
+
+    :meth:`asyncio.StreamReader.read` raises a connection's error before the
+    bytes it still holds: a testee that writes its close frame and then resets
+    the connection (``SO_LINGER`` 0) would have its close frame dropped unread.
+    This reader turns a network error into the end of the stream, after those
+    bytes; the error is kept in :attr:`reset`.
+    """
+
+    reset: OSError | None = None
+    """The network error that ended the stream, if one did."""
+
+    def set_exception(self, exc: Exception) -> None:
+        """Record a network error as the end of the stream; raise anything else as usual."""
+        if isinstance(exc, OSError):  # ConnectionResetError, BrokenPipeError, ...
+            self.reset = exc
+            self.feed_eof()
+        else:
+            super().set_exception(exc)
+
+
+async def open_connection(
+    host: str, port: int, **kwargs: Any
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """:func:`asyncio.open_connection` with a :class:`ResetTolerantReader`.
+
+    Args:
+        host: The host to connect to.
+        port: Its TCP port.
+        kwargs: More :meth:`~asyncio.loop.create_connection` arguments (``ssl``,
+            ``server_hostname``).
+    """
+    loop = asyncio.get_running_loop()
+    reader = ResetTolerantReader(loop=loop)
+    protocol = asyncio.StreamReaderProtocol(reader, loop=loop)
+    transport, _ = await loop.create_connection(lambda: protocol, host, port, **kwargs)
+    return reader, asyncio.StreamWriter(transport, protocol, reader, loop)
+
+
+async def start_server(
+    handler: Callable[[asyncio.StreamReader, asyncio.StreamWriter], object],
+    host: str,
+    port: int,
+    **kwargs: Any,
+) -> asyncio.Server:
+    """:func:`asyncio.start_server` whose connections read through a :class:`ResetTolerantReader`.
+
+    Args:
+        handler: Called (or awaited, if it is a coroutine function) with each
+            connection's reader and writer.
+        host: The address to listen on.
+        port: The TCP port, ``0`` for any free one.
+        kwargs: More :meth:`~asyncio.loop.create_server` arguments.
+    """
+    loop = asyncio.get_running_loop()
+
+    def connection() -> asyncio.StreamReaderProtocol:
+        reader = ResetTolerantReader(loop=loop)
+        return asyncio.StreamReaderProtocol(reader, handler, loop=loop)  # type: ignore[arg-type]
+
+    return await loop.create_server(connection, host, port, **kwargs)
