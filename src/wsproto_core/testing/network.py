@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import socket
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -84,7 +86,10 @@ async def drive(
 
 def _write(run: CaseRun, writer: asyncio.StreamWriter) -> None:
     for data in run.writes():
-        writer.write(data)
+        # Once the connection is lost asyncio drops what is written (and logs a
+        # warning per write past the fifth): the testee cannot get it anyway.
+        if not writer.transport.is_closing():
+            writer.write(data)
 
 
 async def _read(run: CaseRun, reader: asyncio.StreamReader, give_up: float | None) -> None:
@@ -117,7 +122,8 @@ class ResetTolerantReader(asyncio.StreamReader):
     bytes it still holds: a testee that writes its close frame and then resets
     the connection (``SO_LINGER`` 0) would have its close frame dropped unread.
     This reader turns a network error into the end of the stream, after those
-    bytes; the error is kept in :attr:`reset`.
+    bytes; the error is kept in :attr:`reset`. (Bytes still in the kernel when
+    a write fails are rescued by :class:`_ResetTolerantProtocol`.)
     """
 
     reset: OSError | None = None
@@ -130,6 +136,50 @@ class ResetTolerantReader(asyncio.StreamReader):
             self.feed_eof()
         else:
             super().set_exception(exc)
+
+
+class _ResetTolerantProtocol(asyncio.StreamReaderProtocol):
+    """Reads what the kernel still holds when the transport dies of a network error.
+
+    A write that fails (the testee reset the connection) makes asyncio's socket
+    transport stop reading at once: a close frame that arrived just before the
+    reset, not read yet, would stay in the kernel and be lost. The socket is
+    still open when :meth:`connection_lost` runs: its bytes are read there,
+    without blocking, and handed to the reader before the end of the stream.
+    Only plain TCP: under TLS those bytes would need the TLS layer.
+    """
+
+    def __init__(self, reader: ResetTolerantReader, *args: Any, **kwargs: Any) -> None:
+        super().__init__(reader, *args, **kwargs)
+        self._kit_reader = reader
+        self._socket: socket.socket | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        if transport.get_extra_info("sslcontext") is None:
+            self._socket = transport.get_extra_info("socket")
+        super().connection_made(transport)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if exc is not None and self._socket is not None and self._socket.fileno() >= 0:
+            for data in _unread(self._socket.fileno()):
+                self._kit_reader.feed_data(data)
+        super().connection_lost(exc)
+
+
+def _unread(fd: int) -> list[bytes]:
+    """The bytes waiting in the kernel for socket ``fd``, read without blocking."""
+    chunks = []
+    with socket.socket(fileno=os.dup(fd)) as sock:
+        sock.setblocking(False)
+        while True:
+            try:
+                data = sock.recv(READ_SIZE)
+            except OSError:  # nothing more (BlockingIOError), or the reset itself
+                break
+            if not data:
+                break
+            chunks.append(data)
+    return chunks
 
 
 async def open_connection(
@@ -145,7 +195,7 @@ async def open_connection(
     """
     loop = asyncio.get_running_loop()
     reader = ResetTolerantReader(loop=loop)
-    protocol = asyncio.StreamReaderProtocol(reader, loop=loop)
+    protocol = _ResetTolerantProtocol(reader, loop=loop)
     transport, _ = await loop.create_connection(lambda: protocol, host, port, **kwargs)
     return reader, asyncio.StreamWriter(transport, protocol, reader, loop)
 
@@ -168,7 +218,6 @@ async def start_server(
     loop = asyncio.get_running_loop()
 
     def connection() -> asyncio.StreamReaderProtocol:
-        reader = ResetTolerantReader(loop=loop)
-        return asyncio.StreamReaderProtocol(reader, handler, loop=loop)  # type: ignore[arg-type]
+        return _ResetTolerantProtocol(ResetTolerantReader(loop=loop), handler, loop=loop)
 
     return await loop.create_server(connection, host, port, **kwargs)
