@@ -141,9 +141,10 @@ _BROKEN: tuple[tuple[str, bytes, tuple[int, ...], str], ...] = (
     (
         "Sec-WebSocket-Version: 99, a version nobody speaks.",
         request(replace=((b"Sec-WebSocket-Version", b"99"),)),
-        (426,),
-        " RFC 6455 §4.4: 426 Upgrade Required, with Sec-WebSocket-Version listing the "
-        "versions the testee speaks (the status is judged here).",
+        (400, 426),
+        ' RFC 6455 §4.2.2: "an appropriate HTTP error code (such as 426 Upgrade Required)"'
+        " with Sec-WebSocket-Version listing the versions the testee speaks; §4.4's own "
+        "example answers 400 Bad Request (the status is judged here).",
     ),
     (
         "A request without Sec-WebSocket-Version.",
