@@ -1,8 +1,8 @@
 """Play the conformance kit against the independent testees, one process per job.
 
-Used by ``test_interop_conformance.py``: each echo server's run is one job, the
-two clients (through one fuzzing server) another, and the jobs run in processes of
-their own so that the kit's work spreads over the machine's cores. A job starts
+Used by ``test_interop_conformance.py``: each testee is one job (an echo server and
+the kit's runner, or a fuzzing server and the testee client), and the jobs run in
+processes of their own so that the kit's work spreads over the machine's cores. A job starts
 its peers, plays every case, stops its peers, and returns the verdicts.
 """
 
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 CASES_AT_ONCE = 6
 """Connections a server testee gets at once, each playing its own case."""
-CLIENT_SLICES = 4
+CLIENT_SLICES = 6
 """Client processes per client testee, each running a contiguous share of the cases."""
 CONNECT_TRIES = 3
 """Tries at a case whose connection could not be made (a loaded machine can take longer
@@ -165,11 +165,11 @@ def server_job(testee: str, log_dir: str) -> Outcome:
     return {testee: verdicts}, runs.seconds, [str(path) for path in runs.log_files]
 
 
-def clients_job(log_dir: str) -> Outcome:
-    """Serve every client case on a fuzzing server; run both client testees against it."""
+def client_job(testee: str, log_dir: str) -> Outcome:
+    """Serve every client case on a fuzzing server of its own; run ``testee`` against it."""
     runs = Runs(Path(log_dir))
 
-    async def play() -> dict[str, list[Verdict]]:
+    async def play() -> list[Verdict]:
         cases = [case for case in catalogue(CatalogueOptions()) if "client" in case.roles]
         fuzzing = FuzzingServer(cases)
         stop = asyncio.Event()
@@ -179,8 +179,7 @@ def clients_job(log_dir: str) -> Outcome:
         )
         try:
             url = f"ws://127.0.0.1:{await port}"
-            jobs = [runs.timed(testee, runs.client(testee, fuzzing, url)) for testee in CLIENTS]
-            return dict(zip(CLIENTS, await asyncio.gather(*jobs), strict=True))
+            return await runs.timed(testee, runs.client(testee, fuzzing, url))
         finally:
             stop.set()
             await serving
@@ -189,4 +188,4 @@ def clients_job(log_dir: str) -> Outcome:
         verdicts = asyncio.run(play())
     finally:
         runs.stop()
-    return verdicts, runs.seconds, [str(path) for path in runs.log_files]
+    return {testee: verdicts}, runs.seconds, [str(path) for path in runs.log_files]

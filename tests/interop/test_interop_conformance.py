@@ -10,8 +10,8 @@ the kit's fuzzing server. Every verdict must be the one that
 kit is checked against what is known of each library (docs/topics/conformance.rst
 explains every difference), and each library against its own past.
 
-All five run at once (``conformance_runs.py``: a process per echo server, one for
-the two clients), and each runs several cases at a time: the kit spends most of a
+All five run at once (``conformance_runs.py``: a process per testee), and each runs
+several cases at a time: the kit spends most of a
 case waiting, for the testee's answer or for the wait that shows none is coming.
 """
 
@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from conformance_runs import SERVERS, TESTEES, Verdict, clients_job, server_job
+from conformance_runs import CLIENTS, SERVERS, TESTEES, Verdict, client_job, server_job
 from interop_harness import HERE, require
 
 if TYPE_CHECKING:
@@ -46,9 +46,9 @@ class Played:
         self.total = 0.0
         started = time.monotonic()
         spawn = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(len(SERVERS) + 1, mp_context=spawn) as pool:
+        with ProcessPoolExecutor(len(TESTEES), mp_context=spawn) as pool:
             jobs = [pool.submit(server_job, testee, str(log_dir)) for testee in SERVERS]
-            jobs.append(pool.submit(clients_job, str(log_dir)))
+            jobs += [pool.submit(client_job, testee, str(log_dir)) for testee in CLIENTS]
             for job in jobs:
                 verdicts, seconds, logs = job.result()
                 self.verdicts.update(verdicts)
