@@ -6,9 +6,10 @@ or higher GET request with ``Host``, ``Upgrade: websocket``, ``Connection:
 Upgrade``, a ``Sec-WebSocket-Key`` of 16 base64-encoded bytes and
 ``Sec-WebSocket-Version: 13``) and says a server that finds the handshake does
 not match MUST "stop processing the client's handshake and return an HTTP
-response with an appropriate error code (such as 400 Bad Request)"; §4.4 says
-an unsupported version gets 426 Upgrade Required with the versions the server
-speaks. So a broken request's acceptable statuses are often a set: 400, or the
+response with an appropriate error code (such as 400 Bad Request)"; for an
+unsupported version §4.2.2 suggests 426 Upgrade Required with the versions the
+server speaks, and §4.4's example answers 400 with them. So a broken request's
+acceptable statuses are often a set: 400, or the
 more precise 426 (upgrade needed, RFC 9110 §15.5.22) or 405 (not a GET, RFC
 9110 §15.5.6).
 
