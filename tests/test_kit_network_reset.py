@@ -21,12 +21,13 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
+import pytest
 from asyncio_helpers import async_test, until
 
 from wsproto_core.handshake import parse_uri
 from wsproto_core.testing.cases import Case, Send, fails
 from wsproto_core.testing.engine import CaseRun
-from wsproto_core.testing.network import drive, open_connection
+from wsproto_core.testing.network import ResetTolerantReader, _unread, drive, open_connection
 from wsproto_core.testing.wire import text
 
 if TYPE_CHECKING:
@@ -182,3 +183,39 @@ async def test_a_plain_reset_is_still_the_end_of_the_stream() -> None:
     result = run.result()
     assert result.testee_close is None
     assert result.verdict == "FAILED"
+
+
+@async_test
+async def test_an_error_that_is_not_a_network_error_is_still_raised() -> None:
+    reader = ResetTolerantReader()
+    reader.feed_data(b"kept")
+    reader.set_exception(ValueError("not a reset"))
+    assert reader.reset is None
+    with pytest.raises(ValueError, match="not a reset"):
+        await reader.read(10)
+
+
+@async_test
+async def test_a_reset_ends_the_stream_after_the_bytes_before_it() -> None:
+    reader = ResetTolerantReader()
+    reader.feed_data(b"close frame")
+    error = ConnectionResetError()
+    reader.set_exception(error)
+    assert reader.reset is error
+    assert await reader.read(100) == b"close frame"
+    assert await reader.read(100) == b""
+
+
+def test_unread_takes_what_the_kernel_holds_up_to_the_end_of_the_stream() -> None:
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        theirs.sendall(b"left in the kernel")
+        theirs.close()
+        assert b"".join(_unread(ours.fileno())) == b"left in the kernel"
+        assert ours.fileno() >= 0  # a duplicate was read and closed, not the socket itself
+
+
+def test_unread_stops_when_nothing_more_is_waiting() -> None:
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        assert _unread(ours.fileno()) == []  # still open, nothing sent: would block
