@@ -345,6 +345,18 @@ def test_a_426_without_version_header_is_still_judged_by_status_only() -> None:
     assert result.verdict == "OK"
 
 
+@pytest.mark.parametrize("status", [b"400 Bad Request", b"426 Upgrade Required"])
+def test_an_unknown_version_may_be_refused_with_400_or_426(status: bytes) -> None:
+    # RFC 6455 §4.2.2 asks for "an appropriate HTTP error code (such as 426 ...)" and
+    # §4.4's example answers 400: ws and websockets answer 400 (seen in interop).
+    result = run_in_memory(
+        _case("handshake.10"),
+        "server",
+        _fixed(b"HTTP/1.1 " + status),  # type: ignore[arg-type]
+    )
+    assert result.verdict == "OK", result.behaviour_reason
+
+
 def test_the_raw_requests_go_to_the_testees_resource_and_host() -> None:
     result = run_in_memory(_case("handshake.1"), "server")
     assert result.wire[0].text == "GET /echo HTTP/1.1 ..."

@@ -42,7 +42,7 @@ async def _wsproto_connection(reader: asyncio.StreamReader, writer: asyncio.Stre
         TextMessage,
     )
     from wsproto.extensions import PerMessageDeflate
-    from wsproto.utilities import RemoteProtocolError
+    from wsproto.utilities import LocalProtocolError, RemoteProtocolError
 
     ws = WSConnection(ConnectionType.SERVER)
     parts: list[Any] = []
@@ -71,6 +71,11 @@ async def _wsproto_connection(reader: asyncio.StreamReader, writer: asyncio.Stre
                 return
     except RemoteProtocolError as error:
         writer.write(ws.send(error.event_hint) if error.event_hint else b"")
+    except LocalProtocolError as error:
+        # wsproto reports a TCP stream that ends without a close frame as a
+        # CloseConnection (1006) in state CLOSED, which cannot be answered: one
+        # line instead of a traceback; nothing is sent either way.
+        print(f"wsproto: {error}", file=sys.stderr, flush=True)
     except (ConnectionError, OSError):
         pass
     finally:

@@ -1,7 +1,9 @@
 // Node's ws as the testee of our fuzzing server, the way Autobahn testee clients are written
 // (ws's own test/autobahn.js): /getCaseCount, then /runCase?case=N&agent=A for every case,
 // echoing each message with its type until the server closes, then /updateReports.
-// Usage: node fuzzing_client.mjs '<json>' where json is {url, agent}.
+// Usage: node fuzzing_client.mjs '<json>' where json is {url, agent, first?, last?}: with first and
+// last it runs only cases first to last (1-based, as /runCase numbers them), so that several
+// clients can share the cases.
 // Prints one JSON line, {"result": {count, cases: [{case, code, reason, error}], report}} with
 // what ws saw of each connection's end, or {"error": "..."}; exits 0 either way.
 import WebSocket from "ws";
@@ -34,7 +36,8 @@ try {
   const count = parseInt(counted.messages[0], 10);
   if (!(count >= 0)) throw new Error(`no case count: ${JSON.stringify(counted)}`);
   const cases = [];
-  for (let n = 1; n <= count; n++) {
+  const last = Math.min(spec.last || count, count);
+  for (let n = spec.first || 1; n <= last; n++) {
     const ended = await session(`/runCase?case=${n}&agent=${agent}`, true);
     cases.push({ case: n, code: ended.code, reason: ended.reason, error: ended.error });
   }

@@ -43,7 +43,7 @@ from ..connection import ServerConnection
 from ..events import HTTPRequest, Request
 from ..state import TransportAction
 from .engine import DEFAULT_TIMEOUT, CaseRun
-from .network import READ_SIZE, drive
+from .network import READ_SIZE, drive, start_server
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -468,14 +468,14 @@ async def _listen(
     handler: Callable[[asyncio.StreamReader, asyncio.StreamWriter], None], host: str, port: int
 ) -> asyncio.Server:
     """Listen on every address of ``host``, all on the same port even when ``port`` is 0."""
-    server = await asyncio.start_server(handler, host, port)
+    server = await start_server(handler, host, port)
     ports = {sock.getsockname()[1] for sock in server.sockets}
     if len(ports) > 1:
         # Port 0 on several addresses (localhost: 127.0.0.1 and ::1): each got its own.
         chosen = server.sockets[0].getsockname()[1]
         server.close()
         await server.wait_closed()
-        server = await asyncio.start_server(handler, host, chosen)
+        server = await start_server(handler, host, chosen)
     return server
 
 

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 from ..handshake import parse_uri
 from .catalogue import CatalogueOptions, catalogue, select
 from .engine import DEFAULT_TIMEOUT, CaseResult, CaseRun, WireEntry
-from .network import drive
+from .network import drive, open_connection
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
@@ -87,7 +87,7 @@ async def open_stream(
     if uri.secure:
         context = ssl_context or ssl.create_default_context()
     return await asyncio.wait_for(
-        asyncio.open_connection(
+        open_connection(
             uri.host, uri.port, ssl=context, server_hostname=uri.host if context else None
         ),
         timeout,
