@@ -218,11 +218,11 @@ higher" and RFC 9110 §2.5 (a higher minor version is read as the highest one kn
 
 
 _VERSIONS: tuple[tuple[bytes, str, tuple[int, ...]], ...] = (
-    (b"12", "hybi-12, the last draft before RFC 6455", (426,)),
-    (b"14", "a version after 13", (426,)),
-    (b"0", "hybi-00's number", (426,)),
-    (b"6", "hybi-06", (426,)),
-    (b"9", "hybi-09, which hybi-08 to 12 never sent (they say 8)", (426,)),
+    (b"12", "hybi-12, the last draft before RFC 6455", (400, 426)),
+    (b"14", "a version after 13", (400, 426)),
+    (b"0", "hybi-00's number", (400, 426)),
+    (b"6", "hybi-06", (400, 426)),
+    (b"9", "hybi-09, which hybi-08 to 12 never sent (they say 8)", (400, 426)),
     (b"13, 8", "a list: the header names one version (RFC 6455 §11.3.5)", (400, 426)),
     (b"abc", "not a number", (400, 426)),
 )
@@ -238,8 +238,9 @@ def _more_broken() -> Iterator[tuple[str, str, bytes, tuple[int, ...]]]:
         shown = " or ".join(str(status) for status in statuses)
         yield (
             f"Sec-WebSocket-Version: {value.decode()}, {what}.",
-            _REFUSED.format(shown) + " RFC 6455 §4.4: a version the server does not speak "
-            "gets 426 Upgrade Required, with the versions it does.",
+            _REFUSED.format(shown) + " RFC 6455 §4.2.2 suggests 426 Upgrade Required for a "
+            "version the server does not speak, with the versions it does; §4.4's own "
+            "example answers 400 (as handshake.10).",
             request(replace=((b"Sec-WebSocket-Version", value),)),
             statuses,
         )
