@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import re
 import signal
 import socket
@@ -290,6 +291,34 @@ async def test_sigterm_closes_clients_with_1001_and_exits_cleanly(server: ServeP
             await ws.recv()
         assert info.value.code == 1001
     status, _ = await asyncio.get_running_loop().run_in_executor(None, server.stop)
+    assert status == 0
+
+
+def _blocked_signals(pid: int, tid: int) -> set[int]:
+    """The signals thread ``tid`` of process ``pid`` blocks, from /proc (Linux)."""
+    with open(f"/proc/{pid}/task/{tid}/status") as status:
+        mask = next(int(line.split()[1], 16) for line in status if line.startswith("SigBlk:"))
+    return {number for number in range(1, 65) if mask >> (number - 1) & 1}
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_threads_serve_leaves_sigint_and_sigterm_to_the_main_thread() -> None:
+    # The kernel gives a process's signal to any thread that does not block it; the
+    # main thread, waiting in Event.wait(), would not run the handler of a signal
+    # another thread took, and SIGTERM would not stop the server (seen once in CI).
+    from wsproto_core.sync import connect as sync_connect
+
+    with closing_serve("--threads") as proc:
+        pid = proc.process.pid
+        with sync_connect(proc.url("/echo")) as ws:
+            ws.send("x")
+            assert ws.recv() == "x"  # a connection thread serves it now
+            threads = {int(tid) for tid in os.listdir(f"/proc/{pid}/task")}
+            assert len(threads) >= 3, threads  # main, the accept loop, the connection
+            for tid in threads:
+                stop = {signal.SIGINT, signal.SIGTERM} & _blocked_signals(pid, tid)
+                assert stop == (set() if tid == pid else {signal.SIGINT, signal.SIGTERM}), tid
+        status, _ = proc.stop()
     assert status == 0
 
 

@@ -35,7 +35,7 @@ import sys
 import threading
 import time
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any, Literal, NoReturn
+from typing import TYPE_CHECKING, Any, Literal, NoReturn, TypeVar
 
 from .errors import HandshakeArgumentError, HandshakeRejected, InvalidHandshake, InvalidURI
 from .handlers import DEFAULT_MAX_MESSAGE_SIZE
@@ -337,6 +337,27 @@ def _stop_on_signals(stop: threading.Event) -> None:
         signal.signal(signum, lambda *_: stop.set())
 
 
+_STOP_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})
+_T = TypeVar("_T")
+
+
+def _start_threads_deaf(start: Callable[[], _T]) -> _T:
+    """Run ``start`` with SIGINT and SIGTERM blocked: the threads it starts never take them.
+
+    The kernel hands a process's signal to any thread that does not block it. Python
+    runs its handler in the main thread, but only once that thread runs again: one
+    blocked in ``Event.wait()`` is not woken by a signal another thread took, and
+    the server would not stop. Threads inherit the mask of the thread that starts
+    them, so every thread started here (and those they start) leaves both signals
+    to the main thread. A signal that came meanwhile is taken at the unblocking.
+    """
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    try:
+        return start()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+
+
 def _where(args: argparse.Namespace, listening: Listening | None) -> dict[str, Any]:
     """Either adapter's ``serve`` arguments saying where to listen."""
     if listening is None:
@@ -407,25 +428,30 @@ def _serve_threads(
     listening: Listening | None = None,
     ready: Callable[[], None] | None = None,
 ) -> None:
-    from .sync import serve
+    from .sync import Server, serve
 
-    router = _router(args)
-    where = _where(args, listening)
-    try:
-        server = serve(
-            router,
-            **where,
-            ssl=context,
-            max_connections=args.max_connections or None,
-            compression=_compression(args),
-        )
-    except OSError as exc:
-        raise _listen_failure(args.host, where["port"], exc) from exc
-    _monitor(args, router, server.stats)
     stop = threading.Event()
     _stop_on_signals(stop)
-    thread = threading.Thread(target=server.serve_forever, name="wsproto-core-serve")
-    thread.start()
+
+    def start() -> tuple[Server, threading.Thread]:
+        router = _router(args)
+        where = _where(args, listening)
+        try:
+            server = serve(
+                router,
+                **where,
+                ssl=context,
+                max_connections=args.max_connections or None,
+                compression=_compression(args),
+            )
+        except OSError as exc:
+            raise _listen_failure(args.host, where["port"], exc) from exc
+        _monitor(args, router, server.stats)
+        thread = threading.Thread(target=server.serve_forever, name="wsproto-core-serve")
+        thread.start()
+        return server, thread
+
+    server, thread = _start_threads_deaf(start)
     _started(args, server.port, context is not None, ready)
     while not stop.wait(args.stats_interval):
         logging.info("%s", server.stats().log_line())
