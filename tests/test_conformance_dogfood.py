@@ -36,6 +36,7 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import TYPE_CHECKING
 
 import pytest
+from coverage_helpers import children_without_coverage
 from dogfood_helpers import (
     MAX_SIZE,
     SERVE_ARGUMENTS,
@@ -74,13 +75,6 @@ def describe(played: Played, bad: list[Outcome]) -> str:
     return "\n".join(lines)
 
 
-COVERAGE_VARIABLES = (
-    *("COVERAGE_PROCESS_CONFIG", "COVERAGE_PROCESS_START"),  # coverage's patch = ["subprocess"]
-    *("COV_CORE_SOURCE", "COV_CORE_CONFIG", "COV_CORE_DATAFILE"),  # pytest-cov before 7
-)
-"""What makes a child process measure its coverage."""
-
-
 @pytest.fixture(scope="module")
 def dogfood() -> dict[str, Played]:
     """Every testee's run, played once for the module: the four at once, a process each.
@@ -89,11 +83,8 @@ def dogfood() -> dict[str, Played]:
     in the compression families) and the rest of the suite covers what they run.
     """
     spawn = multiprocessing.get_context("spawn")  # a fresh interpreter: no threads forked
-    with pytest.MonkeyPatch.context() as environment:
-        for name in COVERAGE_VARIABLES:
-            environment.delenv(name, raising=False)
-        with ProcessPoolExecutor(len(TESTEES), mp_context=spawn) as pool:
-            return {played.testee: played for played in pool.map(play, TESTEES)}
+    with children_without_coverage(), ProcessPoolExecutor(len(TESTEES), mp_context=spawn) as pool:
+        return {played.testee: played for played in pool.map(play, TESTEES)}
 
 
 @pytest.mark.parametrize("testee", TESTEES)
