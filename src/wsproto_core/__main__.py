@@ -332,13 +332,14 @@ def _announce(host: str, port: int, tls: bool) -> None:
     print(f"serving on {scheme}://{_netloc(host, port)}/", flush=True)
 
 
-def _stop_on_signals(stop: threading.Event) -> None:
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
-
-
 _STOP_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})
+"""What stops ``serve`` gracefully (the workers' supervisor has the same pair)."""
 _T = TypeVar("_T")
+
+
+def _stop_on_signals(stop: threading.Event) -> None:
+    for signum in _STOP_SIGNALS:
+        signal.signal(signum, lambda *_: stop.set())
 
 
 def _start_threads_deaf(start: Callable[[], _T]) -> _T:
@@ -393,7 +394,7 @@ async def _serve_asyncio(
 
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    for signum in _STOP_SIGNALS:
         loop.add_signal_handler(signum, stop.set)
     router = _router(args)
     where = _where(args, listening)
@@ -822,7 +823,7 @@ async def _fuzz(
 
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    for signum in _STOP_SIGNALS:
         loop.add_signal_handler(signum, stop.set)
     await serve_fuzzing(host, port, cases, report_dir=report, ready=ready, stop=stop)
 
